@@ -1,0 +1,491 @@
+"""Vectorised attention kernels: scores, weights, head outputs, energies, rates.
+
+Symbols follow Geshkovski, Letrouit, Polyanskiy and Rigollet (arXiv:2312.10794):
+``X`` is the ``(n, d)`` token matrix with rows ``x_i``, ``M`` the ``(H, d, d)`` score
+matrices, ``S[h, i, j] = <x_i, M_h x_j>`` the scores and ``beta`` the inverse
+temperature (one per head).  Every scalar function of a score comes from
+:func:`symbolic.model.pair_densities` through :func:`symbolic.codegen.generate`; this
+module only contracts those functions over token indices with ``matmul``.
+
+Exponential kernels are evaluated in the log domain: weights are kept as
+``W = W_scaled * exp(c)`` with ``c`` the row maximum of the log-weights, so softmax
+rows never overflow and unnormalised quantities overflow only when their true value
+exceeds the float64 range, in which case :class:`~symbolic.errors.RangeError` is
+raised (or the log scale is returned on request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from symbolic import codegen
+from symbolic.errors import RangeError
+from symbolic.model import KERNELS, Kernel, beta, get_kernel, n, pair_densities, s
+
+from . import _validate as check
+
+__all__ = [
+    "scores",
+    "velocity",
+    "head_outputs",
+    "radial_shadows",
+    "energy",
+    "head_energies",
+    "energy_rates",
+    "attention",
+    "attention_entropy",
+    "entropy_rate",
+    "mean_inner_product",
+]
+
+KernelArg = str | Kernel
+Norm = Literal["usa", "sa"]
+Geometry = Literal["flat", "sphere"]
+
+#: log of the largest float64, less a margin for the sums that follow.
+_LOG_MAX = float(np.log(np.finfo(np.float64).max)) - 8.0
+_ARGS = (s, beta, n)
+
+
+# ---------------------------------------------------------------------------
+# generated scalar pieces
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """Generated numpy functions of ``(s, beta, n)`` for one model variant."""
+
+    exponential: bool
+    normalised: bool
+    weight: codegen.GeneratedFunction
+    log_weight: codegen.GeneratedFunction | None
+    energy: codegen.GeneratedFunction
+    log_energy: codegen.GeneratedFunction | None
+    slope: codegen.GeneratedFunction
+    log_slope: codegen.GeneratedFunction | None
+
+
+def _gen(expr):
+    return None if expr is None else codegen.generate(expr, _ARGS, "numpy")
+
+
+@lru_cache(maxsize=64)
+def _pieces(kernel: Kernel, norm: str) -> _Pieces:
+    dens = pair_densities(kernel, norm)
+    return _Pieces(
+        exponential=kernel.exponential,
+        normalised=dens.normalised,
+        weight=_gen(dens.weight),
+        log_weight=_gen(dens.log_weight),
+        energy=_gen(dens.energy),
+        log_energy=_gen(dens.log_energy),
+        slope=_gen(dens.energy_slope),
+        log_slope=_gen(dens.log_energy_slope),
+    )
+
+
+def _eval(fn, S, b, n_tok):
+    """Evaluate a generated piece on scores ``S`` (H, n, n), ``b`` (H,)."""
+    with np.errstate(over="ignore", under="ignore"):
+        out = fn(S, b[:, None, None], n_tok)
+    return np.broadcast_to(out, S.shape).astype(S.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------
+# validated inputs
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    X: NDArray
+    M: NDArray
+    beta: NDArray
+    kernel: Kernel
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+
+def _inputs(X, M, beta_, kernel, *, sphere, symmetric=False) -> _Inputs:
+    X = check.tokens(X, sphere=sphere)
+    M = check.score_matrices(M, X.shape[1], symmetric=symmetric)
+    b = check.inverse_temperature(beta_, M.shape[0])
+    return _Inputs(X, M, b, get_kernel(kernel))
+
+
+# ---------------------------------------------------------------------------
+# tensor templates
+# ---------------------------------------------------------------------------
+
+
+def _keys(X, M):
+    """``MX[h, j] = M_h x_j`` and ``S[h, i, j] = <x_i, M_h x_j>``."""
+    MX = np.matmul(X[None], M.transpose(0, 2, 1))
+    S = np.matmul(X[None], MX.transpose(0, 2, 1))
+    return MX, S
+
+
+def _scaled_weights(inp: _Inputs, norm: str, S):
+    """Weights as ``W_scaled * exp(c[..., None])``; returns ``(W_scaled, c)``."""
+    p = _pieces(inp.kernel, norm)
+    H, n_tok = S.shape[0], S.shape[1]
+
+    if p.exponential:
+        # shift each row by its largest log-weight
+        L = _eval(p.log_weight, S, inp.beta, n_tok)
+        c = L.max(axis=2)
+        W = np.exp(L - c[..., None])
+    else:
+        W = _eval(p.weight, S, inp.beta, n_tok)
+        c = np.zeros((H, n_tok), dtype=S.dtype)
+
+    if p.normalised:
+        Z = W.sum(axis=2, keepdims=True)
+        # a row with a zero normaliser (all scores off a relu's support) is frozen
+        W = np.divide(W, Z, out=np.zeros_like(W), where=Z != 0)
+        c = np.zeros_like(c)
+    return W, c
+
+
+def _scaled_outputs(inp: _Inputs, norm: str):
+    """Head outputs ``F = F_scaled * exp(c)``, ``F_scaled`` (H, n, d), ``c`` (H, n)."""
+    MX, S = _keys(inp.X, inp.M)
+    W, c = _scaled_weights(inp, norm, S)
+    return np.matmul(W, MX), c
+
+
+def _project(X, V):
+    """Tangent projection ``P_i v_i`` of each row of ``V`` at ``x_i``."""
+    radial = np.einsum("...id,id->...i", V, X)
+    return V - radial[..., None] * X
+
+
+def _unscale(values, log_scale, what: str, hint: str):
+    """Multiply ``values`` by ``exp(log_scale)`` or raise if that overflows."""
+    top = float(np.max(log_scale)) if np.size(log_scale) else 0.0
+    if top > _LOG_MAX:
+        raise RangeError(
+            f"{what} reaches exp({top:.6g}), beyond the float64 range; {hint}"
+        )
+    return values * np.exp(log_scale)
+
+
+_OVERFLOW_HINT = (
+    "use norm='sa', a smaller beta, or ask for log_scale=True to get the scaled "
+    "values and their log scale"
+)
+
+
+def _scaled_velocity(inp: _Inputs, norm: str, geometry: str):
+    """Velocity as ``V_scaled * exp(C[:, None])``; ``C`` (n,)."""
+    F, c = _scaled_outputs(inp, norm)
+    C = c.max(axis=0)
+    V = np.einsum("hid,hi->id", F, np.exp(c - C[None]))
+    if geometry == "sphere":
+        V = _project(inp.X, V)
+    return V, C
+
+
+# ---------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------
+
+
+def scores(X, M) -> NDArray[np.float64]:
+    """Scores ``S[h, i, j] = <x_i, M_h x_j>``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    M : array_like, shape (H, d, d) or (d, d)
+
+    Returns
+    -------
+    ndarray, shape (H, n, n)
+    """
+    X = check.tokens(X, sphere=False)
+    M = check.score_matrices(M, X.shape[1])
+    return _keys(X, M)[1]
+
+
+def velocity(
+    X,
+    M,
+    beta,
+    *,
+    kernel: KernelArg = "exp",
+    norm: Norm = "usa",
+    geometry: Geometry = "sphere",
+    log_scale: bool = False,
+):
+    """Velocity field of the attention dynamics.
+
+    .. math:: v_i = \\sum_h \\sum_j w^h_{ij} M_h x_j, \\qquad
+              \\dot x_i = v_i \\ (\\text{flat}) \\text{ or } P_i v_i \\ (\\text{sphere})
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Tokens; unit rows when ``geometry="sphere"``.
+    M : array_like, shape (H, d, d)
+        Score matrices (a single ``(d, d)`` matrix is one head).
+    beta : float or array_like, shape (H,)
+        Inverse temperature, one value or one per head; > 0.
+    kernel : {"exp", "relu"} or Kernel or str
+        Attention kernel ``phi``; a string other than the names is parsed as an
+        expression in ``s`` and ``beta``.
+    norm : {"usa", "sa"}
+        Unnormalised weights ``phi / n`` or per-head softmax rows.
+    geometry : {"flat", "sphere"}
+        Free velocity or its projection onto the tangent space of the sphere.
+    log_scale : bool
+        Return ``(V_scaled, C)`` with ``V = V_scaled * exp(C)[:, None]``, for
+        ``usa`` velocities that overflow float64.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        ``dX/dt`` (or the pair described under ``log_scale``).
+
+    Raises
+    ------
+    ValueError
+        Invalid ``X``, ``M``, ``beta`` or option.
+    symbolic.errors.RangeError
+        The velocity exceeds the float64 range and ``log_scale`` is False.
+    """
+    norm = check.norm(norm)
+    geometry = check.geometry(geometry)
+    inp = _inputs(X, M, beta, kernel, sphere=geometry == "sphere")
+    V, C = _scaled_velocity(inp, norm, geometry)
+    if log_scale:
+        return V, C
+    return _unscale(V, C[:, None], "the velocity", _OVERFLOW_HINT)
+
+
+def head_outputs(
+    X, M, beta, *, kernel: KernelArg = "exp", norm: Norm = "usa", log_scale=False
+):
+    """Per-head outputs ``f_i^h = sum_j w^h_ij M_h x_j``.
+
+    Parameters are those of :func:`velocity`.
+
+    Returns
+    -------
+    ndarray, shape (H, n, d)
+        Or ``(F_scaled, c)`` with ``c`` of shape (H, n) when ``log_scale``.
+    """
+    norm = check.norm(norm)
+    inp = _inputs(X, M, beta, kernel, sphere=False)
+    F, c = _scaled_outputs(inp, norm)
+    if log_scale:
+        return F, c
+    return _unscale(F, c[..., None], "a head output", _OVERFLOW_HINT)
+
+
+def radial_shadows(
+    X, M, beta, *, kernel: KernelArg = "exp", norm: Norm = "usa"
+) -> NDArray[np.float64]:
+    """Radial shadows ``r_i^h = <x_i, f_i^h>``.
+
+    Returns
+    -------
+    ndarray, shape (H, n)
+    """
+    norm = check.norm(norm)
+    inp = _inputs(X, M, beta, kernel, sphere=False)
+    F, c = _scaled_outputs(inp, norm)
+    r = np.einsum("hid,id->hi", F, inp.X)
+    return _unscale(r, c, "a radial shadow", _OVERFLOW_HINT)
+
+
+def _log_head_energies(inp: _Inputs) -> NDArray:
+    p = _pieces(inp.kernel, "usa")
+    _, S = _keys(inp.X, inp.M)
+    H = S.shape[0]
+    if p.exponential:
+        LE = _eval(p.log_energy, S, inp.beta, inp.n).reshape(H, -1)
+        top = LE.max(axis=1)
+        return top + np.log(np.exp(LE - top[:, None]).sum(axis=1))
+    E = _eval(p.energy, S, inp.beta, inp.n).reshape(H, -1).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(E)
+
+
+def head_energies(
+    X, M, beta, *, kernel: KernelArg = "exp", log: bool = False
+) -> NDArray[np.float64]:
+    """Per-head energies ``E_h = 1/(2 n^2) sum_ij Phi(s^h_ij)``.
+
+    Parameters
+    ----------
+    X, M, beta, kernel
+        As in :func:`velocity`.
+    log : bool
+        Return ``log E_h`` (finite at any ``beta`` for exponential kernels).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    inp = _inputs(X, M, beta, kernel, sphere=False)
+    if log:
+        return _log_head_energies(inp)
+    p = _pieces(inp.kernel, "usa")
+    if p.exponential:
+        logE = _log_head_energies(inp)
+        return _unscale(np.ones_like(logE), logE, "the energy", "ask for log=True")
+    _, S = _keys(inp.X, inp.M)
+    return _eval(p.energy, S, inp.beta, inp.n).reshape(S.shape[0], -1).sum(axis=1)
+
+
+def energy(X, M, beta, *, kernel: KernelArg = "exp") -> float:
+    """Total energy ``E = sum_h E_h`` (see :func:`head_energies`)."""
+    return float(np.sum(head_energies(X, M, beta, kernel=kernel)))
+
+
+def energy_rates(
+    X,
+    M,
+    beta,
+    *,
+    kernel: KernelArg = "exp",
+    norm: Norm = "usa",
+    geometry: Geometry = "sphere",
+    V=None,
+) -> NDArray[np.float64]:
+    """Per-head rates ``dE_h/dt`` along the flow (or along a given ``V``).
+
+    Computed by the chain rule on the energy density,
+    ``dE_h/dt = sum_ij Phi'(s_ij)/(2 n^2) ds_ij/dt`` with
+    ``ds_ij/dt = <v_i, M_h x_j> + <x_i, M_h v_j>``; no closed form of the rate is
+    used, which makes this the reference the claims are checked against.
+
+    Parameters
+    ----------
+    X, M, beta, kernel, norm, geometry
+        As in :func:`velocity`.
+    V : array_like, shape (n, d), optional
+        Tangent field ``dX/dt``; defaults to the model's own velocity.
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    norm = check.norm(norm)
+    geometry = check.geometry(geometry)
+    inp = _inputs(X, M, beta, kernel, sphere=geometry == "sphere")
+    if V is None:
+        V, C = _scaled_velocity(inp, norm, geometry)
+    else:
+        V = check.velocities(V, inp.X.shape)
+        C = np.zeros(inp.n)
+
+    p = _pieces(inp.kernel, "usa")
+    MX, S = _keys(inp.X, inp.M)
+    MV = np.matmul(V[None], inp.M.transpose(0, 2, 1))
+    # ds/dt = <v_i, M x_j> + <x_i, M v_j>, each term with its row scale
+    dS_left = np.matmul(V[None], MX.transpose(0, 2, 1))
+    dS_right = np.matmul(inp.X[None], MV.transpose(0, 2, 1))
+
+    if p.exponential:
+        LS = _eval(p.log_slope, S, inp.beta, inp.n)
+        A = LS + C[None, :, None]
+        B = LS + C[None, None, :]
+        top = np.maximum(A.max(axis=(1, 2)), B.max(axis=(1, 2)))
+        T = top[:, None, None]
+        terms = np.exp(A - T) * dS_left + np.exp(B - T) * dS_right
+        rates = terms.sum(axis=(1, 2))
+        return _unscale(rates, top, "an energy rate", _OVERFLOW_HINT)
+
+    slope = _eval(p.slope, S, inp.beta, inp.n)
+    rates = (slope * (dS_left + dS_right)).sum(axis=(1, 2))
+    return _unscale(rates, np.full_like(rates, C.max()), "an energy rate", "")
+
+
+def _log_attention(X, M, b):
+    """``log p[h, i, j]`` for the exponential softmax; accepts complex ``X``."""
+    p = _pieces(KERNELS["exp"], "sa")
+    _, S = _keys(X, M)
+    L = _eval(p.log_weight, S, b, X.shape[0])
+    c = L.real.max(axis=2, keepdims=True)
+    lse = c + np.log(np.exp(L - c).sum(axis=2, keepdims=True))
+    return L - lse
+
+
+def attention(X, M, beta) -> NDArray[np.float64]:
+    """Softmax attention rows ``p[h, i, j]`` of the exponential kernel.
+
+    Returns
+    -------
+    ndarray, shape (H, n, n)
+        Each row sums to one.
+    """
+    inp = _inputs(X, M, beta, "exp", sphere=False)
+    return np.exp(_log_attention(inp.X, inp.M, inp.beta))
+
+
+def _entropy(logp):
+    return -(np.exp(logp) * logp).sum(axis=-1)
+
+
+def attention_entropy(X, M, beta) -> NDArray[np.float64]:
+    """Row entropies ``S_i^h = -sum_j p_ij log p_ij``.
+
+    Returns
+    -------
+    ndarray, shape (H, n)
+    """
+    inp = _inputs(X, M, beta, "exp", sphere=False)
+    return _entropy(_log_attention(inp.X, inp.M, inp.beta))
+
+
+#: Step of the complex-step derivative: the error is O(h^2), far below rounding.
+_COMPLEX_STEP = 1e-30
+
+
+def entropy_rate(
+    X,
+    M,
+    beta,
+    *,
+    kernel: KernelArg = "exp",
+    norm: Norm = "usa",
+    geometry: Geometry = "sphere",
+    V=None,
+) -> NDArray[np.float64]:
+    """Rates ``dS_i^h/dt`` of the row entropies along the flow (or ``V``).
+
+    Computed by complex-step differentiation of the entropy along ``X + t V``,
+    accurate to rounding and independent of any formula for the rate.
+
+    Returns
+    -------
+    ndarray, shape (H, n)
+    """
+    norm = check.norm(norm)
+    geometry = check.geometry(geometry)
+    inp = _inputs(X, M, beta, kernel, sphere=geometry == "sphere")
+    if V is None:
+        Vs, C = _scaled_velocity(inp, norm, geometry)
+        V = _unscale(Vs, C[:, None], "the velocity", _OVERFLOW_HINT)
+    else:
+        V = check.velocities(V, inp.X.shape)
+    Xc = inp.X + 1j * _COMPLEX_STEP * V
+    return _entropy(_log_attention(Xc, inp.M, inp.beta)).imag / _COMPLEX_STEP
+
+
+def mean_inner_product(X) -> float:
+    """Mean of ``<x_i, x_j>`` over ordered pairs ``i != j``."""
+    X = check.tokens(X, sphere=False)
+    n_tok = X.shape[0]
+    total = np.sum(X.sum(axis=0) ** 2) - np.einsum("id,id->", X, X)
+    return float(total / (n_tok * (n_tok - 1)))
