@@ -1,0 +1,40 @@
+"""Claims about attention dynamics, each with its checks and evidence.
+
+One module per claim (``c1_energy`` ... ``c7_entropy``), the claim framework
+(:mod:`proofs.framework`), discovery and running (:mod:`proofs.runner`), the
+independent ball-arithmetic certifier (:mod:`proofs._arb`) and the command line
+(:mod:`proofs.cli`).  Claims call :mod:`symbolic` and :mod:`numeric`; the command
+line hands finished results to :mod:`reports` for rendering.
+"""
+
+from .framework import (
+    Claim,
+    ClaimResult,
+    Context,
+    Counterexample,
+    Evidence,
+    Figure,
+    Kind,
+    Role,
+    Status,
+    Step,
+    check,
+    decide_status,
+    run_claim,
+)
+
+__all__ = [
+    "Claim",
+    "ClaimResult",
+    "Context",
+    "Counterexample",
+    "Evidence",
+    "Figure",
+    "Kind",
+    "Role",
+    "Status",
+    "Step",
+    "check",
+    "decide_status",
+    "run_claim",
+]
