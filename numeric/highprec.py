@@ -28,6 +28,7 @@ from . import _validate as check
 __all__ = [
     "GUARD_DIGITS",
     "to_mpf",
+    "normalise_rows",
     "velocity_mp",
     "head_outputs_mp",
     "radial_shadows_mp",
@@ -48,6 +49,26 @@ def _digits(digits) -> int:
     if not 15 <= digits <= 2000:
         raise InvalidArgumentError("digits", digits, "must be in [15, 2000]")
     return int(digits)
+
+
+def _working(digits: int) -> int:
+    """Working digits: the request plus guard digits, never below the caller's."""
+    return max(mpmath.mp.dps, digits + GUARD_DIGITS)
+
+
+def normalise_rows(X, digits: int = 30) -> np.ndarray:
+    """Rows of ``X`` scaled to unit norm at the working precision.
+
+    Float tokens are unit only to rounding; identities that use ``|x_i| = 1``
+    hold at high precision only after this step.
+    """
+    digits = _digits(digits)
+    with mpmath.workdps(_working(digits)):
+        Xa = _array(X, 2, "X")
+        for i in range(Xa.shape[0]):
+            norm = mpmath.sqrt(mpmath.fdot(Xa[i], Xa[i]))
+            Xa[i] = [v / norm for v in Xa[i]]
+        return Xa
 
 
 def to_mpf(value) -> mpmath.mpf:
@@ -175,7 +196,7 @@ def velocity_mp(X, M, beta, *, kernel="exp", norm="usa", geometry="sphere",
     """
     digits = _digits(digits)
     norm, geometry = check.norm(norm), check.geometry(geometry)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         st = _state(X, M, beta, kernel, sphere=geometry == "sphere")
         return _velocity(st, norm, geometry)
 
@@ -184,7 +205,7 @@ def head_outputs_mp(X, M, beta, *, kernel="exp", norm="usa", digits: int = 30):
     """:func:`numeric.head_outputs` in mpmath; shape (H, n, d)."""
     digits = _digits(digits)
     norm = check.norm(norm)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         return _outputs(_state(X, M, beta, kernel, sphere=False), norm)
 
 
@@ -192,7 +213,7 @@ def radial_shadows_mp(X, M, beta, *, kernel="exp", norm="usa", digits: int = 30)
     """:func:`numeric.radial_shadows` in mpmath; shape (H, n)."""
     digits = _digits(digits)
     norm = check.norm(norm)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         st = _state(X, M, beta, kernel, sphere=False)
         F = _outputs(st, norm)
         r = np.empty(F.shape[:2], dtype=object)
@@ -204,7 +225,7 @@ def radial_shadows_mp(X, M, beta, *, kernel="exp", norm="usa", digits: int = 30)
 def head_energies_mp(X, M, beta, *, kernel="exp", digits: int = 30) -> np.ndarray:
     """:func:`numeric.head_energies` in mpmath; shape (H,)."""
     digits = _digits(digits)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         st = _state(X, M, beta, kernel, sphere=False)
         _, energy, _, _ = _pieces(st.kernel, "usa")
         _, S = _keys(st)
@@ -221,7 +242,7 @@ def energy_rates_mp(X, M, beta, *, kernel="exp", norm="usa", geometry="sphere",
     """:func:`numeric.energy_rates` in mpmath (chain rule); shape (H,)."""
     digits = _digits(digits)
     norm, geometry = check.norm(norm), check.geometry(geometry)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         st = _state(X, M, beta, kernel, sphere=geometry == "sphere")
         V = _velocity(st, norm, geometry)
         _, _, slope, _ = _pieces(st.kernel, "usa")
@@ -243,7 +264,7 @@ def energy_rates_mp(X, M, beta, *, kernel="exp", norm="usa", geometry="sphere",
 def attention_entropy_mp(X, M, beta, *, digits: int = 30) -> np.ndarray:
     """:func:`numeric.attention_entropy` in mpmath; shape (H, n)."""
     digits = _digits(digits)
-    with mpmath.workdps(digits + GUARD_DIGITS):
+    with mpmath.workdps(_working(digits)):
         st = _state(X, M, beta, "exp", sphere=False)
         P = _weights(st, "sa", _keys(st)[1])
         return np.array(
