@@ -1,0 +1,1 @@
+"""Subcommands of the ``headflow`` command line, one module each."""
