@@ -53,10 +53,14 @@ class Bar:
     def step(self, label: str = "") -> None:
         self.done += 1
         self._draw(label, 0.0)
-        if not self.enabled:
-            # not a terminal: one line per finished unit
+        every = max(1, self.total // 20)
+        if not self.enabled and (self.done % every == 0 or self.done == self.total):
+            # not a terminal: about twenty lines with rate and time left
             elapsed = time.monotonic() - self.start
-            self.stream.write(f"[{self.done}/{self.total}] {elapsed:6.1f}s {label}\n")
+            rate = self.done / elapsed if elapsed > 0 else float("inf")
+            left = (self.total - self.done) / rate if rate > 0 else float("nan")
+            self.stream.write(f"[{self.done}/{self.total}] {elapsed:.1f}s, "
+                              f"{rate:.2f}/s, {left:.0f}s left  {label}\n")
             self.stream.flush()
 
     def close(self) -> None:

@@ -1,0 +1,84 @@
+"""Plots of a finished sweep, drawn from its ``records.jsonl``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+__all__ = ["sweep_plots"]
+
+
+def _records(out_dir: Path) -> list[dict]:
+    text = (out_dir / "records.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _save(fig, path: Path) -> Path:
+    from proofs._io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def sweep_plots(out_dir: Path | str) -> list[Path]:
+    """Phase diagram (beta against t, level set rho = 1 - delta) and T(beta).
+
+    The reference line ``beta_c = log(n - 1) / (1 - rho_0)`` uses the mean initial
+    inner product of each ``n``; it is exact for one scalar softmax head at an
+    equiangular start and a guide otherwise.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    out = Path(out_dir)
+    records = _records(out)
+    by_n = defaultdict(list)
+    for r in records:
+        by_n[r["n"]].append(r)
+
+    # phase diagram: one panel per n, rho(t) coloured, level set 1 - delta
+    fig = Figure(figsize=(5 * len(by_n), 4), layout="constrained")
+    axes = fig.subplots(1, len(by_n), squeeze=False)[0]
+    for ax, (n, rows) in zip(axes, sorted(by_n.items())):
+        rows = sorted(rows, key=lambda r: (r["beta"], r["replica"]))
+        betas = sorted({r["beta"] for r in rows})
+        first = {b: next(r for r in rows if r["beta"] == b) for b in betas}
+        t = first[betas[0]]["t_curve"]
+        Z = [first[b]["rho_curve"][: len(t)] for b in betas]
+        if len(betas) > 1 and all(len(z) == len(t) for z in Z):
+            mesh = ax.pcolormesh(t, betas, Z, shading="nearest", vmin=-0.2, vmax=1)
+            fig.colorbar(mesh, ax=ax, label="mean <x_i, x_j>")
+            level = 1 - first[betas[0]]["delta"]
+            ax.contour(t, betas, Z, levels=[level], colors="white", linewidths=1.5)
+        rho0 = sum(r["rho_initial"] for r in rows) / len(rows)
+        if n > 2 and rho0 < 1:
+            ax.axhline(math.log(n - 1) / (1 - rho0), color="red", ls="--",
+                       label="log(n-1)/(1-rho_0)")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(f"n = {n}")
+        ax.set_xlabel("t")
+        ax.set_ylabel("beta")
+    paths = [_save(fig, out / "phase_diagram.png")]
+
+    # clustering time against beta
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    for n, rows in sorted(by_n.items()):
+        pts = sorted((r["beta"], r["clustering_time"]) for r in rows
+                     if r["clustering_time"] is not None)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3,
+                    label=f"n = {n}")
+    ax.set_xlabel("beta")
+    ax.set_ylabel("clustering time")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    paths.append(_save(fig, out / "clustering_time.png"))
+    return paths
