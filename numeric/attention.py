@@ -91,9 +91,14 @@ def _pieces(kernel: Kernel, norm: str) -> _Pieces:
 
 
 def _eval(fn, S, b, n_tok):
-    """Evaluate a generated piece on scores ``S`` (H, n, n), ``b`` (H,)."""
+    """Evaluate a generated piece on scores ``S`` (H, n, n) with ``b`` (H,)."""
+    return _eval_head(fn, S, b[:, None, None], n_tok)
+
+
+def _eval_head(fn, S, b, n_tok):
+    """Evaluate a generated piece on scores ``S`` of any shape, ``b`` broadcastable."""
     with np.errstate(over="ignore", under="ignore"):
-        out = fn(S, b[:, None, None], n_tok)
+        out = fn(S, b, n_tok)
     return np.broadcast_to(out, S.shape).astype(S.dtype, copy=False)
 
 
@@ -133,33 +138,46 @@ def _keys(X, M):
     return MX, S
 
 
-def _scaled_weights(inp: _Inputs, norm: str, S):
-    """Weights as ``W_scaled * exp(c[..., None])``; returns ``(W_scaled, c)``."""
+def _head_weights(inp: _Inputs, norm: str, S, h: int):
+    """Weights of head ``h`` as ``W_scaled * exp(c[:, None])``; ``S`` is (n, n).
+
+    Works in place on one ``(n, n)`` array besides ``S``, so the memory of the
+    velocity grows like ``n^2``, not ``H n^2``.
+    """
     p = _pieces(inp.kernel, norm)
-    H, n_tok = S.shape[0], S.shape[1]
+    n_tok = S.shape[0]
 
     if p.exponential:
         # shift each row by its largest log-weight
-        L = _eval(p.log_weight, S, inp.beta, n_tok)
-        c = L.max(axis=2)
-        W = np.exp(L - c[..., None])
+        W = np.array(_eval_head(p.log_weight, S, inp.beta[h], n_tok), copy=True)
+        c = W.max(axis=1)
+        W -= c[:, None]
+        np.exp(W, out=W)
     else:
-        W = _eval(p.weight, S, inp.beta, n_tok)
-        c = np.zeros((H, n_tok), dtype=S.dtype)
+        W = np.array(_eval_head(p.weight, S, inp.beta[h], n_tok), copy=True)
+        c = np.zeros(n_tok, dtype=S.dtype)
 
     if p.normalised:
-        Z = W.sum(axis=2, keepdims=True)
+        Z = W.sum(axis=1, keepdims=True)
         # a row with a zero normaliser (all scores off a relu's support) is frozen
-        W = np.divide(W, Z, out=np.zeros_like(W), where=Z != 0)
-        c = np.zeros_like(c)
+        np.divide(W, Z, out=W, where=Z != 0)
+        W[np.broadcast_to(Z == 0, W.shape)] = 0.0
+        c[:] = 0.0
     return W, c
 
 
 def _scaled_outputs(inp: _Inputs, norm: str):
     """Head outputs ``F = F_scaled * exp(c)``, ``F_scaled`` (H, n, d), ``c`` (H, n)."""
-    MX, S = _keys(inp.X, inp.M)
-    W, c = _scaled_weights(inp, norm, S)
-    return np.matmul(W, MX), c
+    MX = np.matmul(inp.X[None], inp.M.transpose(0, 2, 1))
+    H, n_tok, _ = MX.shape
+    F = np.empty_like(MX)
+    c = np.empty((H, n_tok), dtype=MX.dtype)
+    for h in range(H):
+        # scores of one head, S[i, j] = <x_i, M_h x_j>
+        S = inp.X @ MX[h].T
+        W, c[h] = _head_weights(inp, norm, S, h)
+        np.matmul(W, MX[h], out=F[h])
+    return F, c
 
 
 def _project(X, V):

@@ -5,7 +5,21 @@ with Jinja2 templates and matplotlib figures.  It computes no mathematics: every
 number and expression it shows is already in the results.
 """
 
-__all__ = ["render_claim_html"]
+__all__ = ["render", "render_claim_html", "validate_results"]
+
+
+def render(results, fmt, out_dir, *, provenance=None):
+    """Write the report of a result document (see :func:`reports.render.render`)."""
+    from .render import render as _render
+
+    return _render(results, fmt, out_dir, provenance=provenance)
+
+
+def validate_results(obj):
+    """Check a result document (see :func:`reports.render.validate_results`)."""
+    from .render import validate_results as _validate
+
+    return _validate(obj)
 
 
 def render_claim_html(claim: dict) -> str:

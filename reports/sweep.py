@@ -58,8 +58,12 @@ def sweep_plots(out_dir: Path | str) -> list[Path]:
             ax.contour(t, betas, Z, levels=[level], colors="white", linewidths=1.5)
         rho0 = sum(r["rho_initial"] for r in rows) / len(rows)
         if n > 2 and rho0 < 1:
-            ax.axhline(math.log(n - 1) / (1 - rho0), color="red", ls="--",
-                       label="log(n-1)/(1-rho_0)")
+            ax.axhline(
+                math.log(n - 1) / (1 - rho0),
+                color="red",
+                ls="--",
+                label="log(n-1)/(1-rho_0)",
+            )
             ax.legend(loc="upper right", fontsize=8)
         ax.set_title(f"n = {n}")
         ax.set_xlabel("t")
@@ -70,11 +74,15 @@ def sweep_plots(out_dir: Path | str) -> list[Path]:
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
     for n, rows in sorted(by_n.items()):
-        pts = sorted((r["beta"], r["clustering_time"]) for r in rows
-                     if r["clustering_time"] is not None)
+        pts = sorted(
+            (r["beta"], r["clustering_time"])
+            for r in rows
+            if r["clustering_time"] is not None
+        )
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3,
-                    label=f"n = {n}")
+            ax.plot(
+                [p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=f"n = {n}"
+            )
     ax.set_xlabel("beta")
     ax.set_ylabel("clustering time")
     ax.set_yscale("log")

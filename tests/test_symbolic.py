@@ -130,3 +130,16 @@ def test_no_hand_typed_formula_in_kernels():
         source = inspect.getsource(module)
         for pattern in forbidden:
             assert pattern not in source, f"{module.__name__} contains {pattern!r}"
+
+
+def test_mathml_keeps_function_names_and_every_sum_index():
+    """Phi_h prints as a capital Phi, and a double sum shows both indices."""
+    from symbolic.printing import mathml
+
+    i, j, n = sp.symbols("i j n")
+    Phi = sp.Function("Phi_h")
+    shown = mathml(sp.Sum(Phi(i), (i, 1, n), (j, 1, n)))
+
+    assert "&#934;" in shown and "phi" not in shown
+    assert shown.count("&#x2211;") == 2
+    assert "<mi>j</mi>" in shown and "<mi>i</mi>" in shown
