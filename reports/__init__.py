@@ -5,10 +5,10 @@ with Jinja2 templates and matplotlib figures.  It computes no mathematics: every
 number and expression it shows is already in the results.
 """
 
-__all__ = ["render", "render_claim_html", "validate_results"]
+__all__ = ["render_report", "render_claim_html", "validate_results"]
 
 
-def render(results, fmt, out_dir, *, provenance=None):
+def render_report(results, fmt, out_dir, *, provenance=None):
     """Write the report of a result document (see :func:`reports.render.render`)."""
     from .render import render as _render
 
