@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from hypothesis import HealthCheck, settings
@@ -56,6 +57,7 @@ def sizes(size) -> st.SearchStrategy[int]:
     return st.integers(int(lo), int(hi))
 
 
+@lru_cache(maxsize=256)
 def unit_vectors(d: int, *, min_norm: float = 0.1) -> st.SearchStrategy[np.ndarray]:
     """Unit vectors in ``R^d``: a box sample, rejected near 0, normalised."""
 
@@ -87,6 +89,7 @@ def _scaled(scale):
     return st.floats(*scale) if isinstance(scale, tuple) else st.just(float(scale))
 
 
+@lru_cache(maxsize=256)
 def general_matrices(d: int, *, scale=1.0) -> st.SearchStrategy[np.ndarray]:
     """``d x d`` matrices with entries in ``[-scale, scale]``."""
     return st.tuples(
@@ -94,6 +97,7 @@ def general_matrices(d: int, *, scale=1.0) -> st.SearchStrategy[np.ndarray]:
     ).map(lambda t: np.array(t[0]).reshape(d, d) * t[1])
 
 
+@lru_cache(maxsize=256)
 def symmetric_matrices(d: int, *, scale=1.0) -> st.SearchStrategy[np.ndarray]:
     """Symmetric ``d x d`` matrices with entries in ``[-scale, scale]``."""
     return general_matrices(d, scale=scale).map(lambda A: (A + A.T) / 2)
@@ -111,6 +115,7 @@ def score_matrices(H, d: int, *, symmetric: bool = True, scale=1.0):
     return build()
 
 
+@lru_cache(maxsize=256)
 def _orthonormal(d: int):
     """A random orthogonal ``d x d`` matrix (QR of a drawn matrix, signs fixed)."""
 

@@ -9,6 +9,7 @@ small as the search can make them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, Phase, find, given, seed, settings
@@ -26,6 +27,36 @@ _QUIET = dict(
 )
 
 
+@contextlib.contextmanager
+def _reproducible():
+    """Draw independently of which modules happen to be imported.
+
+    Hypothesis mixes literals found in the source of loaded local modules into
+    its draws, which makes a seeded draw depend on import history.  Inside this
+    context the pool of local literals is empty, so a seed fixes the examples.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a future layout
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if original is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    if cache is not None:
+        cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        if cache is not None:
+            cache.cache.clear()
+
+
 def sample(strategy, count: int, ctx: Context, label: str) -> list:
     """``count`` examples of ``strategy``, determined by ``ctx.seed`` and ``label``.
 
@@ -40,7 +71,8 @@ def sample(strategy, count: int, ctx: Context, label: str) -> list:
     def collect(example):
         drawn.append(example)
 
-    collect()
+    with _reproducible():
+        collect()
     return drawn[:count]
 
 
@@ -54,11 +86,12 @@ def search(
 ):
     """A shrunk example satisfying ``condition``, or ``None`` if none was found."""
     try:
-        return find(
-            strategy,
-            condition,
-            settings=settings(max_examples=max_examples, **_QUIET),
-            random=ctx.random(label),
-        )
+        with _reproducible():
+            return find(
+                strategy,
+                condition,
+                settings=settings(max_examples=max_examples, **_QUIET),
+                random=ctx.random(label),
+            )
     except (NoSuchExample, Unsatisfiable):
         return None
