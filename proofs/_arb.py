@@ -264,6 +264,13 @@ def _parse_betas(beta: Any, n_heads: int) -> list[arb]:
     return betas
 
 
+def _kernel(kernel: Any):
+    """``"exp"``, ``"relu"``, or an object with SymPy ``phi`` and ``Phi``."""
+    if hasattr(kernel, "phi") and hasattr(kernel, "Phi"):
+        return _ExpressionKernel(kernel)
+    return _check_choice(kernel, "kernel", KERNELS)
+
+
 def _check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
@@ -336,6 +343,90 @@ def _relu_energy(s):
     return _jet(branch[0].union(arb(0)), branch[1].union(arb(0)))
 
 
+class _ExpressionKernel:
+    """A kernel given by SymPy expressions ``phi`` and ``Phi`` in ``s`` and ``beta``.
+
+    Only the expression trees are read (walked node by node below); nothing of
+    the project's generated code is used.
+    """
+
+    def __init__(self, kernel):
+        self.phi = kernel.phi
+        self.Phi = kernel.Phi
+        self.name = getattr(kernel, "name", str(kernel.phi))
+
+
+def _series_tanh(x):
+    e = (2 * x).exp()
+    return (e - 1) / (e + 1)
+
+
+_UNARY = {
+    "exp": lambda x: x.exp(),
+    "log": lambda x: x.log(),
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "atan": lambda x: x.atan(),
+    "erf": lambda x: x.erf(),
+    "tanh": _series_tanh,
+    "sinh": lambda x: (x.exp() - (-x).exp()) / 2,
+    "cosh": lambda x: (x.exp() + (-x).exp()) / 2,
+}
+
+
+def _evaluate(expr, s, beta):
+    """Evaluate a SymPy tree in ``s`` and ``beta`` on balls or first-order jets."""
+    name = type(expr).__name__
+    if expr.is_Symbol:
+        if expr.name == "s":
+            return s
+        if expr.name == "beta":
+            return beta
+        raise ValueError(f"kernel: unknown symbol {expr.name!r}; only s and beta")
+    if expr.is_Rational:
+        return arb(int(expr.p)) / int(expr.q)
+    if expr.is_Float:
+        return arb(str(expr))
+    if name == "Pi":
+        return arb.pi()
+    if name == "Exp1":
+        return arb(1).exp()
+    args = [_evaluate(a, s, beta) for a in expr.args]
+    if name == "Add":
+        return _total(args)
+    if name == "Mul":
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if name == "Pow":
+        base, exponent = args
+        e = expr.args[1]
+        if e.is_Integer:
+            k = int(e)
+            out = arb(1) if not isinstance(base, arb_series) else base * 0 + 1
+            for _ in range(abs(k)):
+                out = out * base
+            return out if k >= 0 else 1 / out
+        if e == 1 / 2 or (e.is_Rational and e.q == 2 and e.p == 1):
+            return base.sqrt()
+        return (exponent * base.log()).exp()
+    if name in _UNARY and len(args) == 1:
+        return _UNARY[name](args[0])
+    if name in ("Max", "Min", "Abs") and not any(
+        isinstance(a, arb_series) for a in args
+    ):
+        if name == "Abs":
+            return abs(args[0])
+        out = args[0]
+        for a in args[1:]:
+            out = out.max(a) if name == "Max" else out.min(a)
+        return out
+    raise ValueError(
+        f"kernel: {name} is not supported by the ball-arithmetic certifier"
+    )
+
+
 def _scores(x_i, MX):
     return [_dot(x_i, mx_j) for mx_j in MX]
 
@@ -345,8 +436,16 @@ def _row_shift(scores) -> arb:
     return max(_value(s).mid() for s in scores)
 
 
-def _weights(scores, beta: arb, kernel: str, norm: str, n: int) -> list[arb]:
+def _weights(scores, beta: arb, kernel, norm: str, n: int) -> list[arb]:
     """Attention weights w_ij for one row of scores (balls, not jets)."""
+    if isinstance(kernel, _ExpressionKernel):
+        phis = [_evaluate(kernel.phi, s, beta) for s in scores]
+        if norm == "usa":
+            return [p / n for p in phis]
+        normaliser = _total(phis)
+        if not normaliser > 0 and not normaliser < 0:
+            raise ValueError("kernel: the softmax normaliser of a row encloses 0")
+        return [p / normaliser for p in phis]
     if kernel == "exp":
         if norm == "usa":
             return [(beta * s).exp() / n for s in scores]
@@ -398,7 +497,10 @@ def _velocity(tokens, heads, betas, kernel: str, norm: str, geometry: str):
 def _head_energy(tokens, matrix, beta: arb, kernel: str):
     n = len(tokens)
     MX = [_matvec(matrix, x_j) for x_j in tokens]
-    if kernel == "exp":
+    if isinstance(kernel, _ExpressionKernel):
+        terms = (_evaluate(kernel.Phi, s, beta) for x_i in tokens
+                 for s in _scores(x_i, MX))
+    elif kernel == "exp":
         terms = ((beta * s).exp() / beta for x_i in tokens for s in _scores(x_i, MX))
     else:
         terms = (_relu_energy(s) for x_i in tokens for s in _scores(x_i, MX))
@@ -508,7 +610,7 @@ def velocity(
     """
     prec = _check_prec(prec)
     with _working_precision(prec):
-        _check_choice(kernel, "kernel", KERNELS)
+        kernel = _kernel(kernel)
         _check_choice(norm, "norm", NORMS)
         _check_choice(geometry, "geometry", GEOMETRIES)
         tokens, heads, betas = _parse(X, M, beta)
@@ -545,7 +647,7 @@ def head_energies(
     """
     prec = _check_prec(prec)
     with _working_precision(prec):
-        _check_choice(kernel, "kernel", KERNELS)
+        kernel = _kernel(kernel)
         tokens, heads, betas = _parse(X, M, beta)
         return [
             _head_energy(tokens, matrix, b, kernel) for matrix, b in zip(heads, betas)
@@ -627,7 +729,7 @@ def rates(
     """
     prec = _check_prec(prec)
     with _working_precision(prec):
-        _check_choice(kernel, "kernel", KERNELS)
+        kernel = _kernel(kernel)
         _check_choice(norm, "norm", NORMS)
         _check_choice(geometry, "geometry", GEOMETRIES)
         tokens, heads, betas = _parse(X, M, beta)

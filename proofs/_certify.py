@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from symbolic.model import get_kernel
+
 from . import _arb
 from .framework import Counterexample
 
@@ -45,7 +47,9 @@ def certify_rate(
     if M.ndim == 2:
         M = M[None]
     b = float(beta) if np.ndim(beta) == 0 else [float(v) for v in beta]
-    rates = _arb.rates(X.tolist(), M.tolist(), b, kernel=kernel, norm=norm,
+    # a user kernel reaches the certifier as its SymPy phi and Phi
+    model_kernel = kernel if kernel in ("exp", "relu") else get_kernel(kernel)
+    rates = _arb.rates(X.tolist(), M.tolist(), b, kernel=model_kernel, norm=norm,
                        geometry=geometry, prec=prec)
     ball = rates[quantity][head] if quantity == "dE_h/dt" else rates[quantity]
 

@@ -330,7 +330,7 @@ class RadialShadows(Claim):
         cases += [(m, "flat") for m in in_space]
 
         worst_head, worst_total, tested, skipped = 0.0, 0.0, 0, 0
-        for kernel in ("exp", "relu"):
+        for kernel in ctx.kernels():
             for m, geometry in cases:
                 try:
                     per_head, total = decomposition_error(
@@ -347,7 +347,8 @@ class RadialShadows(Claim):
             Kind.NUMERIC,
             passed,
             f"chain-rule dE_h/dt equals the row sum (1/n) sum_i (T_i 1)_h of the "
-            f"Gram view on {tested} cases (exp and relu, flat and sphere, sampled "
+            f"Gram view on {tested} cases (kernels {', '.join(ctx.kernels())}; "
+            "flat and sphere; sampled "
             "and adversarial: beta = 1e3, coincident and antipodal tokens, d = 1); "
             f"worst per-head error {worst_head / _EPS:.1f} eps and total "
             f"(1/n) sum 1^T T_i 1 error {worst_total / _EPS:.1f} eps of the term "
@@ -374,16 +375,21 @@ class RadialShadows(Claim):
             "C2 high precision",
         )
         worst = mpmath.mpf(0)
+        kernel = ctx.kernel()
         with mpmath.workdps(digits + highprec.GUARD_DIGITS):
             for m in drawn:
                 X = unit_rows_mp(m.X)
-                F = highprec.head_outputs_mp(X, m.M, m.beta, digits=digits)
+                F = highprec.head_outputs_mp(X, m.M, m.beta, kernel=kernel,
+                                             digits=digits)
                 scale = term_scale(
-                    m.X, m.M, m.beta, numeric.head_outputs(m.X, m.M, m.beta)
+                    m.X, m.M, m.beta,
+                    numeric.head_outputs(m.X, m.M, m.beta, kernel=kernel),
+                    kernel=kernel,
                 )
                 for geometry in _GEOMETRIES:
                     chain = highprec.energy_rates_mp(
-                        X, m.M, m.beta, geometry=geometry, digits=digits
+                        X, m.M, m.beta, kernel=kernel, geometry=geometry,
+                        digits=digits,
                     )
                     T = gram_terms_mp(X, F, geometry)
                     for h in range(m.H):

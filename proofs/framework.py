@@ -288,6 +288,15 @@ class Context:
     def full(self) -> bool:
         return self.profile == "full"
 
+    def kernel(self, default: str = "exp") -> str:
+        """The kernel a kernel-dependent check should use: the run's, or ``default``."""
+        return self.options.get("kernel") or default
+
+    def kernels(self, defaults=("exp", "relu")) -> tuple[str, ...]:
+        """Kernels to sample over: the run's kernel alone, or ``defaults``."""
+        chosen = self.options.get("kernel")
+        return (chosen,) if chosen else tuple(defaults)
+
     def samples(self, quick: int, full: int) -> int:
         """Number of samples for this profile."""
         return full if self.full else quick

@@ -88,6 +88,9 @@ def run(args) -> int:
         return 0
 
     ids = [c.id for c in loaded]
+    if args.kernel is not None and not args.only:
+        # a user kernel is checked by the claims that take one
+        args.only = [i for i in ("C1", "C2") if i in ids]
     if args.only:
         unknown = [i for i in args.only if i not in ids]
         if unknown:
