@@ -21,10 +21,12 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+import sympy as sp
 from numpy.typing import NDArray
+from sympy.codegen.numpy_nodes import logaddexp
 
 from symbolic import codegen
-from symbolic.errors import RangeError
+from symbolic.errors import InvalidArgumentError, RangeError
 from symbolic.model import KERNELS, Kernel, beta, get_kernel, n, pair_densities, s
 
 from . import _validate as check
@@ -71,8 +73,59 @@ class _Pieces:
     log_slope: codegen.GeneratedFunction | None
 
 
+def _exp_split(expr):
+    """``(v, r)`` with ``expr = exp(v) + r`` and ``r > 0``, else ``None``."""
+    if isinstance(expr, sp.Add):
+        for term in expr.args:
+            if isinstance(term, sp.exp) and (expr - term).is_positive:
+                return term.args[0], expr - term
+    return None
+
+
+def _is_log_of_exp_sum(expr) -> bool:
+    return isinstance(expr, sp.log) and _exp_split(expr.args[0]) is not None
+
+
+def _log_of_exp_sum(expr):
+    # log(exp(v) + r) = logaddexp(v, log r): no overflow for large v
+    v, r = _exp_split(expr.args[0])
+    return logaddexp(v, sp.log(r))
+
+
+def _exp_ratio_factors(expr):
+    """Factors ``exp(v)`` and ``(exp(v) + r)**-1`` of a product, else ``None``."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    for den in expr.args:
+        if isinstance(den, sp.Pow) and den.exp == -1:
+            split = _exp_split(den.base)
+            if split is not None and sp.exp(split[0]) in expr.args:
+                return sp.exp(split[0]), den, split[1]
+    return None
+
+
+def _exp_ratio(expr):
+    # exp(v) / (exp(v) + r) = 1 / (1 + r exp(-v)): no inf/inf for large v
+    num, den, r = _exp_ratio_factors(expr)
+    return expr / (num * den) / (1 + r * sp.exp(-num.args[0]))
+
+
+def _float64_form(expr):
+    """``expr`` rewritten so that float64 evaluation neither overflows nor
+    divides infinities where the value itself is moderate.
+
+    The rewrites are identities (``log(e^v + r) = logaddexp(v, log r)``,
+    ``e^v / (e^v + r) = 1 / (1 + r e^{-v})``); expressions without these
+    patterns, such as those of the exponential and relu kernels, are unchanged.
+    """
+    expr = expr.replace(_is_log_of_exp_sum, _log_of_exp_sum)
+    return expr.replace(lambda e: _exp_ratio_factors(e) is not None, _exp_ratio)
+
+
 def _gen(expr):
-    return None if expr is None else codegen.generate(expr, _ARGS, "numpy")
+    if expr is None:
+        return None
+    return codegen.generate(_float64_form(expr), _ARGS, "numpy")
 
 
 @lru_cache(maxsize=64)
@@ -96,10 +149,30 @@ def _eval(fn, S, b, n_tok):
 
 
 def _eval_head(fn, S, b, n_tok):
-    """Evaluate a generated piece on scores ``S`` of any shape, ``b`` broadcastable."""
-    with np.errstate(over="ignore", under="ignore"):
+    """Evaluate a generated piece on scores ``S`` of any shape, ``b`` broadcastable.
+
+    Raises RangeError where the piece overflows float64 and InvalidArgumentError
+    where it is undefined (NaN), naming the score and inverse temperature.
+    """
+    flags = set()
+    with np.errstate(all="call", under="ignore", call=lambda kind, _: flags.add(kind)):
         out = fn(S, b, n_tok)
-    return np.broadcast_to(out, S.shape).astype(S.dtype, copy=False)
+    out = np.broadcast_to(out, S.shape).astype(S.dtype, copy=False)
+    if flags and not np.isfinite(out).all():
+        _not_finite(fn, out, S, b, overflow="overflow" in flags)
+    return out
+
+
+def _not_finite(fn, out, S, b, *, overflow: bool):
+    idx = tuple(np.argwhere(~np.isfinite(out))[0])
+    where = (f"s = {complex(S[idx]).real:.6g}, "
+             f"beta = {float(np.broadcast_to(b, S.shape)[idx].real):.6g}")
+    if overflow or np.isinf(out[idx]):
+        raise RangeError(
+            f"{fn.expr} overflows float64 at {where}; use a smaller beta or a "
+            "kernel whose logarithm is a polynomial in s (evaluated in log form)"
+        )
+    raise InvalidArgumentError("kernel", str(fn.expr), f"is undefined (NaN) at {where}")
 
 
 # ---------------------------------------------------------------------------
@@ -187,13 +260,23 @@ def _project(X, V):
 
 
 def _unscale(values, log_scale, what: str, hint: str):
-    """Multiply ``values`` by ``exp(log_scale)`` or raise if that overflows."""
-    top = float(np.max(log_scale)) if np.size(log_scale) else 0.0
-    if top > _LOG_MAX:
+    """Multiply ``values`` by ``exp(log_scale)`` or raise if a product overflows.
+
+    The test is on ``log |values| + log_scale`` entry by entry, so a zero value
+    stays zero under any scale and a small one may carry a scale past the range.
+    """
+    values = np.asarray(values)
+    scale = np.broadcast_to(log_scale, values.shape)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_size = np.log(np.abs(values)) + scale
+    top = float(np.max(log_size)) if log_size.size else -np.inf
+    if not top <= _LOG_MAX:
         raise RangeError(
             f"{what} reaches exp({top:.6g}), beyond the float64 range; {hint}"
         )
-    return values * np.exp(log_scale)
+    if not np.size(scale) or np.max(scale) <= _LOG_MAX:
+        return values * np.exp(log_scale)
+    return np.sign(values) * np.exp(log_size)
 
 
 _OVERFLOW_HINT = (
@@ -497,8 +580,13 @@ def entropy_rate(
         V = _unscale(Vs, C[:, None], "the velocity", _OVERFLOW_HINT)
     else:
         V = check.velocities(V, inp.X.shape)
-    Xc = inp.X + 1j * _COMPLEX_STEP * V
-    return _entropy(_log_attention(Xc, inp.M, inp.beta)).imag / _COMPLEX_STEP
+    # the O(h^2) error stays negligible while h beta |ds/dt| << 1
+    size = float(np.max(np.abs(V))) * float(np.max(inp.beta)) * max(
+        1.0, float(np.max(np.abs(inp.M))) * inp.X.shape[1]
+    )
+    h = _COMPLEX_STEP / max(1.0, size)
+    Xc = inp.X + 1j * h * V
+    return _entropy(_log_attention(Xc, inp.M, inp.beta)).imag / h
 
 
 def mean_inner_product(X) -> float:

@@ -2,6 +2,7 @@
 
 Holds the kernels, normalisations and energy densities (:mod:`symbolic.model`),
 the exact energy-rate identities of small systems (:mod:`symbolic.energy`), the
+entropy-production identities (:mod:`symbolic.entropy`), the
 projection lemmas (:mod:`symbolic.lemmas`), the printers (:mod:`symbolic.printing`)
 and the generator of numpy and mpmath functions (:mod:`symbolic.codegen`).  It is
 the bottom layer: it imports nothing else of headflow.
