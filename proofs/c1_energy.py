@@ -31,7 +31,7 @@ from numeric import highprec, strategies
 from symbolic.energy import SymbolicSystem, reduce_identity
 from symbolic.errors import RangeError
 
-from ._certify import certify_rate
+from .certify import certify_rate
 from .framework import (
     Claim,
     Context,

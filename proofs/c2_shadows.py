@@ -37,7 +37,7 @@ from symbolic.energy import SymbolicSystem, reduce_identity
 from symbolic.errors import RangeError
 
 from . import _arb
-from ._certify import certify_rate
+from .certify import certify_rate
 from ._shadows import (
     decomposition_error,
     flint_precision,
