@@ -368,13 +368,18 @@ class Claim:
     regime: str = ""
 
     def checks(self) -> list[_CheckSpec]:
-        specs = []
+        """The checks, base classes first; a subclass method replaces its namesake."""
+        specs: dict[str, _CheckSpec] = {}
         for klass in reversed(type(self).__mro__):
-            for attr in vars(klass).values():
+            for name, attr in vars(klass).items():
                 spec = getattr(attr, "_headflow_check", None)
-                if spec is not None and spec not in specs:
-                    specs.append(spec)
-        return specs
+                if spec is not None:
+                    specs.pop(name, None)
+                    specs[name] = spec
+                elif name in specs:
+                    # overridden by a plain method: no longer a check
+                    del specs[name]
+        return list(specs.values())
 
     def derivation(self) -> list[Step]:
         return []
