@@ -46,7 +46,7 @@ from symbolic.model import beta as beta_sym
 from symbolic.model import n as n_sym
 from symbolic.model import pair_densities, s
 
-from ._certify import certify_rate
+from .certify import certify_rate
 from .framework import (
     Claim,
     Context,
