@@ -59,7 +59,7 @@ def sum_of_squares_rate(X, M, beta, *, kernel="exp", norm="usa", geometry="spher
     --------
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> float(sum_of_squares_rate(X, np.eye(2)[None], 1.0, geometry="flat"))
-    1.8591409142295225
+    2.097264024732662
     """
     V = numeric.velocity(X, M, beta, kernel=kernel, norm=norm, geometry=geometry)
     return np.einsum("id,id->", V, V) / V.shape[0]

@@ -24,10 +24,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import re
 import shlex
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +33,7 @@ from typing import Any, Literal
 import jinja2
 from markupsafe import Markup, escape
 
+from proofs._io import atomic_write_bytes
 from symbolic.errors import InvalidArgumentError
 
 from . import figures as _figures
@@ -492,20 +491,6 @@ def _context(doc: dict, fmt: str, provenance: dict | None, drawer: _Figures) -> 
 # ----------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old or the new file."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _render_one(
@@ -582,8 +567,8 @@ def render(
         if files:
             (out_dir / "figures").mkdir(exist_ok=True)
         for name, data in files.items():
-            figure_paths.append(_write_atomic(out_dir / "figures" / name, data))
-        written.append(_write_atomic(out_dir / _FILES[f], text.encode("utf-8")))
+            figure_paths.append(atomic_write_bytes(out_dir / "figures" / name, data))
+        written.append(atomic_write_bytes(out_dir / _FILES[f], text.encode("utf-8")))
         written.extend(figure_paths)
     return written
 

@@ -160,23 +160,7 @@ def _rounding_unit(X, M, b, V):
     return EPS * b * D * (1 + b * S) + 1e-280
 
 
-def _direction(model, kernel, norm, geometry):
-    """The flow's velocity (row-rescaled if it overflows), divided by its max."""
-    try:
-        V = numeric.velocity(
-            model.X, model.M, model.beta, kernel=kernel, norm=norm, geometry=geometry
-        )
-    except RangeError:
-        V, _ = numeric.velocity(
-            model.X,
-            model.M,
-            model.beta,
-            kernel=kernel,
-            norm=norm,
-            geometry=geometry,
-            log_scale=True,
-        )
-    return V / max(1.0, float(np.max(np.abs(V))))
+_direction = c7._flow_direction
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=["/".join(v) for v in VARIANTS])

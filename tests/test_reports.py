@@ -13,6 +13,7 @@ import sympy as sp
 
 import reports
 from reports import escaping, mathml, render, validate
+from proofs import _io
 from reports.render import claim_section_html, validate_results
 from symbolic.errors import InvalidArgumentError
 from symbolic.model import beta, n, s
@@ -545,7 +546,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path, monkeypatch):
     def broken(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(render.os, "replace", broken)
+    monkeypatch.setattr(_io.os, "replace", broken)
     doc = _document(figures=False)
     doc["claims"][0]["title"] = "changed"
     with pytest.raises(OSError, match="disk full"):
