@@ -145,6 +145,7 @@ def main(argv=None) -> int:
         "python": v["python"],
         "versions": ", ".join(f"{k} {v[k]}" for k in ("numpy", "scipy", "sympy",
                                                      "mpmath", "python-flint")),
+        "BLAS threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "mode": "smoke" if args.smoke else "full",
         "run time": f"{time.perf_counter() - start:.0f} s",
         "date": time.strftime("%Y-%m-%d"),
