@@ -69,13 +69,14 @@ def parse_values(name: str, text, kind=float) -> list:
     out = []
     for v in items:
         try:
-            value = kind(float(v)) if kind is int else float(v)
+            number = float(v)
         except (TypeError, ValueError):
             raise InvalidArgumentError(name, v, f"is not a valid {kind.__name__}") from None
-        if kind is int and float(v) != value:
-            raise InvalidArgumentError(name, v, "must be an integer")
-        if not np.isfinite(value):
+        if not np.isfinite(number):
             raise InvalidArgumentError(name, v, "must be finite")
+        value = int(number) if kind is int else number
+        if kind is int and number != value:
+            raise InvalidArgumentError(name, v, "must be an integer")
         out.append(value)
     return out
 
@@ -121,11 +122,12 @@ class Grid:
 
     def validate(self) -> "Grid":
         rules = [
-            ("n", self.n, lambda v: v >= 2, "every n must be >= 2"),
-            ("d", self.d, lambda v: v >= 1, "every d must be >= 1"),
-            ("heads", self.heads, lambda v: v >= 1, "every head count must be >= 1"),
+            ("n", self.n, lambda v: 2 <= v <= 4096, "every n must be in 2..4096"),
+            ("d", self.d, lambda v: 1 <= v <= 1024, "every d must be in 1..1024"),
+            ("heads", self.heads, lambda v: 1 <= v <= 256,
+             "every head count must be in 1..256"),
             ("beta", self.beta, lambda v: 0 < v <= 1e3, "every beta must be in (0, 1e3]"),
-            ("t", self.t, lambda v: v > 0, "every t must be > 0"),
+            ("t", self.t, lambda v: 0 < v <= 1e6, "every t must be in (0, 1e6]"),
             ("delta", self.delta, lambda v: 0 < v < 1, "every delta must be in (0, 1)"),
         ]
         for name, values, ok, rule in rules:
@@ -267,6 +269,18 @@ def run_point(point: Point, samples: int = 201) -> dict:
     return record
 
 
+def run_points(points: list[Point], samples: int = 201) -> list[dict]:
+    """:func:`run_point` over a chunk of points (one task of a parallel backend)."""
+    return [run_point(p, samples) for p in points]
+
+
+def _chunks(points: list[Point], workers: int) -> list[list[Point]]:
+    """About four chunks per worker: few enough to amortise task overhead, enough
+    to balance the load and to lose little work when a sweep is interrupted."""
+    size = max(1, -(-len(points) // (4 * max(1, workers))))
+    return [points[k:k + size] for k in range(0, len(points), size)]
+
+
 def _read_record(path: Path) -> dict | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -277,6 +291,12 @@ def _read_record(path: Path) -> dict | None:
 
 def _dumps(record: dict) -> str:
     return json.dumps(record, sort_keys=True, allow_nan=False)
+
+
+def _worker_count(workers: int, scheduler: str | None) -> int:
+    if scheduler and scheduler.startswith("local:"):
+        return int(scheduler.split(":", 1)[1])
+    return workers if not scheduler else 8
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -370,15 +390,18 @@ def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
             for p in todo:
                 finished(run_point(p, grid.samples))
         else:
-            futures = [submit(run_point, p, grid.samples) for p in todo]
+            count = _worker_count(workers, scheduler)
+            futures = [submit(run_points, chunk, grid.samples)
+                       for chunk in _chunks(todo, count)]
             if backend == "dask":
                 from distributed import as_completed as dask_completed
 
-                for fut in dask_completed(futures):
-                    finished(fut.result())
+                completed = dask_completed(futures)
             else:
-                for fut in as_completed(futures):
-                    finished(fut.result())
+                completed = as_completed(futures)
+            for fut in completed:
+                for record in fut.result():
+                    finished(record)
     finally:
         close()
     seconds = time.perf_counter() - start
