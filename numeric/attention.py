@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from sympy.codegen.numpy_nodes import logaddexp
 
 from symbolic import codegen
-from symbolic.errors import InvalidArgumentError, RangeError
+from symbolic.errors import InvalidArgumentError, RangeError, UnsupportedError
 from symbolic.model import KERNELS, Kernel, beta, get_kernel, n, pair_densities, s
 
 from . import _validate as check
@@ -131,15 +131,19 @@ def _gen(expr):
 @lru_cache(maxsize=64)
 def _pieces(kernel: Kernel, norm: str) -> _Pieces:
     dens = pair_densities(kernel, norm)
+    logs = (dens.log_weight, dens.log_energy, dens.log_energy_slope)
+    # a negative kernel such as -exp(beta*s) has complex logarithms: evaluate it
+    # directly, since float64 log-domain arithmetic would drop the sign
+    exponential = kernel.exponential and not any(e.has(sp.I) for e in logs)
     return _Pieces(
-        exponential=kernel.exponential,
+        exponential=exponential,
         normalised=dens.normalised,
         weight=_gen(dens.weight),
-        log_weight=_gen(dens.log_weight),
+        log_weight=_gen(dens.log_weight) if exponential else None,
         energy=_gen(dens.energy),
-        log_energy=_gen(dens.log_energy),
+        log_energy=_gen(dens.log_energy) if exponential else None,
         slope=_gen(dens.energy_slope),
-        log_slope=_gen(dens.log_energy_slope),
+        log_slope=_gen(dens.log_energy_slope) if exponential else None,
     )
 
 
@@ -155,9 +159,20 @@ def _eval_head(fn, S, b, n_tok):
     where it is undefined (NaN), naming the score and inverse temperature.
     """
     flags = set()
-    with np.errstate(all="call", under="ignore", call=lambda kind, _: flags.add(kind)):
-        out = fn(S, b, n_tok)
-    out = np.broadcast_to(out, S.shape).astype(S.dtype, copy=False)
+    try:
+        with np.errstate(all="call", under="ignore",
+                         call=lambda kind, _: flags.add(kind)):
+            out = fn(S, b, n_tok)
+    except NameError as exc:
+        raise UnsupportedError(
+            f"{fn.expr} needs the function {exc.name!r}, which has no float64 "
+            "implementation in the generated code"
+        ) from None
+    out = np.asarray(out)
+    if out.shape != S.shape:
+        # a constant piece: a read-only broadcast, copied by callers that write
+        out = np.broadcast_to(out, S.shape)
+    out = out.astype(S.dtype, copy=False)
     if flags and not np.isfinite(out).all():
         _not_finite(fn, out, S, b, overflow="overflow" in flags)
     return out
@@ -173,6 +188,13 @@ def _not_finite(fn, out, S, b, *, overflow: bool):
             "kernel whose logarithm is a polynomial in s (evaluated in log form)"
         )
     raise InvalidArgumentError("kernel", str(fn.expr), f"is undefined (NaN) at {where}")
+
+
+def _finite(values, what: str):
+    """``values`` if finite; a sum or product of finite pieces may still overflow."""
+    if not np.isfinite(values).all():
+        raise RangeError(f"{what} overflows float64; use a smaller beta")
+    return values
 
 
 # ---------------------------------------------------------------------------
@@ -222,21 +244,34 @@ def _head_weights(inp: _Inputs, norm: str, S, h: int):
 
     if p.exponential:
         # shift each row by its largest log-weight
-        W = np.array(_eval_head(p.log_weight, S, inp.beta[h], n_tok), copy=True)
+        W = _own(_eval_head(p.log_weight, S, inp.beta[h], n_tok), S)
         c = W.max(axis=1)
         W -= c[:, None]
         np.exp(W, out=W)
     else:
-        W = np.array(_eval_head(p.weight, S, inp.beta[h], n_tok), copy=True)
+        W = _own(_eval_head(p.weight, S, inp.beta[h], n_tok), S)
         c = np.zeros(n_tok, dtype=S.dtype)
 
     if p.normalised:
-        Z = W.sum(axis=1, keepdims=True)
-        # a row with a zero normaliser (all scores off a relu's support) is frozen
-        np.divide(W, Z, out=W, where=Z != 0)
-        W[np.broadcast_to(Z == 0, W.shape)] = 0.0
+        with np.errstate(over="ignore"):
+            Z = _finite(W.sum(axis=1), "a softmax normaliser")
+        if (Z != 0).all():
+            W /= Z[:, None]
+        else:
+            # a row with a zero normaliser (all scores off a relu's support) is
+            # frozen
+            nonzero = Z != 0
+            W[nonzero] /= Z[nonzero, None]
+            W[~nonzero] = 0.0
         c[:] = 0.0
     return W, c
+
+
+def _own(values, S):
+    """``values`` as a writable array that shares no memory with ``S``."""
+    if values.flags.writeable and not np.shares_memory(values, S):
+        return values
+    return np.array(values, copy=True)
 
 
 def _scaled_outputs(inp: _Inputs, norm: str):
@@ -249,8 +284,9 @@ def _scaled_outputs(inp: _Inputs, norm: str):
         # scores of one head, S[i, j] = <x_i, M_h x_j>
         S = inp.X @ MX[h].T
         W, c[h] = _head_weights(inp, norm, S, h)
-        np.matmul(W, MX[h], out=F[h])
-    return F, c
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.matmul(W, MX[h], out=F[h])
+    return _finite(F, "a head output"), c
 
 
 def _project(X, V):
@@ -289,7 +325,8 @@ def _scaled_velocity(inp: _Inputs, norm: str, geometry: str):
     """Velocity as ``V_scaled * exp(C[:, None])``; ``C`` (n,)."""
     F, c = _scaled_outputs(inp, norm)
     C = c.max(axis=0)
-    V = np.einsum("hid,hi->id", F, np.exp(c - C[None]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        V = _finite(np.einsum("hid,hi->id", F, np.exp(c - C[None])), "the velocity")
     if geometry == "sphere":
         V = _project(inp.X, V)
     return V, C
@@ -416,9 +453,18 @@ def _log_head_energies(inp: _Inputs) -> NDArray:
         LE = _eval(p.log_energy, S, inp.beta, inp.n).reshape(H, -1)
         top = LE.max(axis=1)
         return top + np.log(np.exp(LE - top[:, None]).sum(axis=1))
-    E = _eval(p.energy, S, inp.beta, inp.n).reshape(H, -1).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(E)
+    E = _eval(p.energy, S, inp.beta, inp.n).reshape(H, -1)
+    # log of a sum of finite terms, scaled by the largest so the sum cannot overflow
+    top = np.abs(E).max(axis=1)
+    total = np.divide(E, top[:, None], out=np.zeros_like(E),
+                      where=top[:, None] > 0).sum(axis=1)
+    if (total < 0).any():
+        h = int(np.argmax(total < 0))
+        raise InvalidArgumentError(
+            "log", True, f"head {h} has a negative energy, whose logarithm is "
+            f"undefined (kernel {inp.kernel.name!r})", "ask for log=False")
+    with np.errstate(divide="ignore"):
+        return np.log(top) + np.log(total)
 
 
 def head_energies(
@@ -445,7 +491,9 @@ def head_energies(
         logE = _log_head_energies(inp)
         return _unscale(np.ones_like(logE), logE, "the energy", "ask for log=True")
     _, S = _keys(inp.X, inp.M)
-    return _eval(p.energy, S, inp.beta, inp.n).reshape(S.shape[0], -1).sum(axis=1)
+    E = _eval(p.energy, S, inp.beta, inp.n).reshape(S.shape[0], -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(E.sum(axis=1), "the energy")
 
 
 def energy(X, M, beta, *, kernel: KernelArg = "exp") -> float:
@@ -505,10 +553,13 @@ def energy_rates(
         T = top[:, None, None]
         terms = np.exp(A - T) * dS_left + np.exp(B - T) * dS_right
         rates = terms.sum(axis=(1, 2))
-        return _unscale(rates, top, "an energy rate", _OVERFLOW_HINT)
+        return _unscale(rates, top, "an energy rate", "the energy itself leaves "
+                        "float64 here; use a smaller beta, or head_energies(log=True)")
 
     slope = _eval(p.slope, S, inp.beta, inp.n)
-    rates = (slope * (dS_left + dS_right)).sum(axis=(1, 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rates = _finite((slope * (dS_left + dS_right)).sum(axis=(1, 2)),
+                        "an energy rate")
     return _unscale(rates, np.full_like(rates, C.max()), "an energy rate", "")
 
 

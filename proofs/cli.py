@@ -3,17 +3,25 @@
 Each subcommand lives in :mod:`proofs.commands` as a module with ``NAME``,
 ``HELP``, ``configure(parser)`` and ``run(args) -> int``.  Errors in the user's
 input end the program with one line on standard error and exit code 2; no
-traceback is shown unless ``HEADFLOW_DEBUG`` is set.
+traceback is shown unless ``HEADFLOW_DEBUG`` is set.  SIGINT and SIGTERM unwind
+the program like ``KeyboardInterrupt`` (exit codes 130 and 143), so that no
+temporary file of an atomic write is left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
-__all__ = ["main", "UsageError", "SUBCOMMANDS"]
+__all__ = ["main", "UsageError", "SUBCOMMANDS", "SYMBOLIC_SECONDS", "symbolic_budget"]
+
+#: Wall-clock seconds allowed for SymPy to derive a user kernel's energy.
+SYMBOLIC_SECONDS = 60.0
 
 SUBCOMMANDS = (
     "verify",
@@ -28,6 +36,65 @@ SUBCOMMANDS = (
 
 class UsageError(Exception):
     """A command-line argument breaks a rule; exit code 2."""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like an interrupt."""
+
+
+class _OutOfTime(BaseException):
+    # a BaseException, so that no ``except Exception`` inside SymPy swallows it
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def symbolic_budget(what: str):
+    """Raise UnsupportedError if the block runs longer than :data:`SYMBOLIC_SECONDS`.
+
+    SymPy's integration has no time limit of its own, and some short kernels
+    (``exp(s**7)``) keep it busy indefinitely.  The limit uses a real-time
+    timer, so it applies in the main thread on POSIX and nowhere else.
+    """
+    seconds = float(SYMBOLIC_SECONDS)
+    usable = (hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _OutOfTime:
+        from symbolic.errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"{what} took longer than {seconds:g} s; SymPy may not find a closed "
+            "form for it, try a simpler kernel"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,15 +119,23 @@ def _build() -> argparse.ArgumentParser:
     return parser
 
 
+#: Longest error line printed; a hostile value may be 100 kB long.
+_MAX_LINE = 1000
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= _MAX_LINE else text[: _MAX_LINE - 3] + "..."
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    from symbolic.errors import UnsupportedError
-
     debug = bool(os.environ.get("HEADFLOW_DEBUG"))
+    with _sigterm_as_interrupt():
+        return _main(argv, debug)
+
+
+def _main(argv, debug: bool) -> int:
     try:
         parser = _build()
         args = parser.parse_args(argv)
@@ -76,18 +151,23 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(_one_line(exc), file=sys.stderr)
         return 2
-    except (ValueError, UnsupportedError, FileNotFoundError, IsADirectoryError,
-            PermissionError) as exc:
-        if debug:
-            raise
-        print(f"headflow: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # the reader went away (``headflow derive C2 | head``): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
+    except (ValueError, NotImplementedError, OverflowError, OSError) as exc:
+        # bad values, what is not implemented (UnsupportedError, a kernel without
+        # a closed-form energy), numbers too large to represent (RangeError), and
+        # paths that cannot be read or written
+        if debug:
+            raise
+        print(f"headflow: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, _Terminated):
+            print("headflow: terminated", file=sys.stderr)
+            return 128 + int(signal.SIGTERM)
         print("headflow: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence

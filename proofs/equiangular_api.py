@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
@@ -77,6 +78,10 @@ _GUARD = 10
 # ---------------------------------------------------------------------------
 
 
+#: Largest decimal exponent accepted in a number given as a string.
+_MAX_EXPONENT = 1000
+
+
 def _exact(value, name: str) -> Fraction:
     """A number or decimal string as an exact fraction."""
     if isinstance(value, bool):
@@ -92,8 +97,21 @@ def _exact(value, name: str) -> Fraction:
         return Fraction(int(sp.numer(value)), int(sp.denom(value))) \
             if isinstance(value, sp.Rational) else value
     if isinstance(value, str):
+        # bound the decimal exponent before Fraction builds 10**exponent
+        text = value.strip()
+        match = re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
+        ratio = re.fullmatch(r"[+-]?\d+\s*/\s*\d+", text)
+        if (match is None and ratio is None) or len(text) > 200:
+            raise InvalidArgumentError(
+                name, value, "must be a decimal number such as 0.25 or 1e-3, "
+                "or a ratio such as 1/3"
+            )
+        if match is not None and match.group(2) and abs(int(match.group(2)[1:])) > _MAX_EXPONENT:
+            raise InvalidArgumentError(
+                name, value, f"decimal exponents must lie within +-{_MAX_EXPONENT}"
+            )
         try:
-            return Fraction(value.strip())
+            return Fraction(text)
         except (ValueError, ZeroDivisionError):
             raise InvalidArgumentError(
                 name, value, "must be a decimal number such as 0.25 or 1e-3"

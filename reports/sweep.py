@@ -87,6 +87,10 @@ def sweep_plots(out_dir: Path | str) -> list[Path]:
     ax.set_ylabel("clustering time")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_lines():
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no point clustered", ha="center", va="center",
+                transform=ax.transAxes)
     paths.append(_save(fig, out / "clustering_time.png"))
     return paths

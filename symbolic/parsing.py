@@ -12,6 +12,7 @@ numeric powers are bounded so that a hostile string cannot exhaust the machine.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 import sympy as sp
 
@@ -148,8 +149,12 @@ def parse_expression(text: str) -> sp.Expr:
     return expr
 
 
+@lru_cache(maxsize=64)
 def parse_kernel(text: str) -> Kernel:
     """A :class:`~symbolic.model.Kernel` from a user expression ``phi(s)``.
+
+    The same text gives the same (immutable) kernel object, so that the
+    antiderivative SymPy derives for it is computed once per process.
 
     Examples
     --------

@@ -27,6 +27,9 @@ def run(args) -> int:
     except json.JSONDecodeError as exc:
         raise InvalidArgumentError("results", str(args.results),
                                    f"is not JSON ({exc.msg} at line {exc.lineno})")
+    except RecursionError:
+        raise InvalidArgumentError("results", str(args.results),
+                                   "is nested too deeply to be a result document")
     document = validate_results(document)
     provenance = None
     side = args.results.with_name("provenance.json")

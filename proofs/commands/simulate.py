@@ -43,8 +43,15 @@ def run(args) -> int:
     import json
 
     from numeric.simulation import random_system, simulate
+    from symbolic.model import get_kernel, pair_densities
 
     from .._io import atomic_write_bytes, write_json
+    from ..cli import symbolic_budget
+
+    with symbolic_budget(f"deriving the energy of the kernel {args.kernel!r}"):
+        kernel = get_kernel(args.kernel)
+        for norm in {"usa", args.norm}:
+            pair_densities(kernel, norm)
 
     X0, M = random_system(args.n, args.d, args.heads, seed=args.seed,
                           symmetric=args.heads_kind == "symmetric",
@@ -64,8 +71,11 @@ def run(args) -> int:
         print(json.dumps(summary, indent=2))
     else:
         last = -1
+        # the energy itself may leave float64 where its logarithm does not
+        energy = (f"energy {summary['energy'][last]:.6g}" if summary["energy"]
+                  else f"log energy {summary['log_energy'][last]:.6g}")
         print(f"status: {summary['message']}")
-        print(f"t = {summary['t'][last]:g}: energy {summary['energy'][last]:.6g}, "
+        print(f"t = {summary['t'][last]:g}: {energy}, "
               f"mean inner product {summary['mean_inner_product'][last]:.6g}, "
               f"mean attention entropy {summary['attention_entropy'][last]:.6g}")
         if args.out:

@@ -74,9 +74,14 @@ def run(args) -> int:
 
     options = {}
     if args.kernel is not None:
-        from symbolic.model import get_kernel
+        from symbolic.model import get_kernel, pair_densities
 
-        kernel = get_kernel(args.kernel)
+        from ..cli import symbolic_budget
+
+        with symbolic_budget(f"deriving the energy of the kernel {args.kernel!r}"):
+            kernel = get_kernel(args.kernel)
+            for norm in ("usa", "sa"):
+                pair_densities(kernel, norm)
         options["kernel"] = args.kernel
         options["kernel_name"] = kernel.name
 
