@@ -335,39 +335,21 @@ def _row_weights(kernel: str, norm: str, head: sp.Expr = m):
     return own, other
 
 
-def _gram_form(c, e):
-    """``<sum c_k y_k, sum e_k y_k>`` for ``y = (x_i, x_j, sum of the others)``.
-
-    The Gram matrix of those three vectors on an equiangular configuration of
-    ``n`` unit vectors is written from the inner products 1 and ``rho``.
-    """
-    G = sp.Matrix(
-        [
-            [1, rho, (n - 2) * rho],
-            [rho, 1, (n - 2) * rho],
-            [(n - 2) * rho, (n - 2) * rho, (n - 2) * (1 + (n - 3) * rho)],
-        ]
-    )
-    return (sp.Matrix([c]) * G * sp.Matrix(e))[0, 0]
-
-
 def _equiangular_rho_rate(
     kernel: str = "exp", norm: str = "sa", head: sp.Expr = m
 ) -> sp.Expr:
     """``rho'`` of one scalar head on an equiangular sphere configuration.
 
-    ``rho' = <x_i', x_j> + <x_i, x_j'>`` with ``x_i' = P_i v_i`` and
-    ``v_i = head * (a x_i + b sum_{k != i} x_k)``; both inner products follow
-    from :func:`_gram_form`, with ``<P_i v, y> = <v, y> - <v, x_i><x_i, y>``.
-    Heads add: the rate of several heads is the sum of theirs.
+    Derived from the particle model in :func:`symbolic.equiangular.rho_rate`;
+    heads add, so the rate of several heads is the sum of theirs.  Relu heads
+    are taken positive, as that derivation requires.
     """
-    a, b = _row_weights(kernel, norm, head)
-    v_i = [head * a, head * b, head * b]  # coefficients of x_i, x_j, others
-    x_i, x_j = [1, 0, 0], [0, 1, 0]
-    radial = _gram_form(v_i, x_i)
-    tangent_dot_xj = _gram_form(v_i, x_j) - radial * _gram_form(x_i, x_j)
-    # by symmetry <x_i, x_j'> equals <x_i', x_j>
-    return sp.factor(2 * tangent_dot_xj)
+    from .equiangular import rho_rate
+
+    if kernel == "relu" and not head.is_positive:
+        positive = sp.Dummy("m", positive=True)
+        return sp.factor(rho_rate(kernel, norm, [positive]).subs(positive, head))
+    return sp.factor(rho_rate(kernel, norm, [head]))
 
 
 def equiangular_self_weight(head: sp.Expr = m) -> sp.Expr:

@@ -115,19 +115,18 @@ def test_entropy_tends_to_log_n_on_the_model():
 @pytest.mark.parametrize(
     "variant", [("exp", "usa"), ("exp", "sa"), ("relu", "usa"), ("relu", "sa")]
 )
-def test_local_rho_rate_agrees_with_the_equiangular_module(variant):
-    """Two separate derivations of rho' give the same numbers (m > 0, rho > 0)."""
-    equiangular = pytest.importorskip("symbolic.equiangular")
-    ours = sp.lambdify(
-        (ent.rho, beta, n_sym, ent.m), ent._equiangular_rho_rate(*variant)
-    )
-    theirs = sp.lambdify(
-        (equiangular.rho, beta, n_sym, equiangular.m), equiangular.head_rate(*variant)
-    )
-    points = [(0.3, 2.0, 5, 0.7), (0.9, 0.5, 3, 1.4), (0.05, 7.0, 8, 0.2)]
+def test_rho_rate_matches_the_particle_velocity(variant):
+    """rho' used by the entropy formula equals 2 <x_i', x_k> of the particle flow."""
+    kernel, norm = variant
+    rate = sp.lambdify((ent.rho, beta, n_sym, ent.m),
+                       ent._equiangular_rho_rate(*variant))
 
-    for point in points:
-        assert abs(ours(*point) - theirs(*point)) <= 1e-14 * max(1, abs(ours(*point)))
+    for rho, b, n, m in [(0.3, 2.0, 5, 0.7), (0.9, 0.5, 3, 1.4), (0.05, 7.0, 8, 0.2)]:
+        X = c7._equiangular(n, rho, n)
+        V = numeric.velocity(X, m * np.eye(n)[None], b, kernel=kernel, norm=norm)
+        particle = 2 * float(V[0] @ X[1])
+
+        assert abs(rate(rho, b, n, m) - particle) <= 1e-12 * max(1, abs(particle))
 
 
 # ---------------------------------------------------------------------------
