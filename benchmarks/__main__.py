@@ -15,19 +15,33 @@ import numpy as np
 
 def _configs(smoke: bool) -> dict:
     if smoke:
-        return dict(throughput=dict(sizes=[16, 32], d=8, H=2, repeat=1, naive_up_to=16),
-                    scaling=dict(sizes=[16, 32, 64], d=8, H=2, repeat=1, memory_n=64),
-                    wp=dict(n=3, d=3, t=0.5, rtols=[1e-6, 1e-10], dts=[0.05, 0.01],
-                            repeat=1),
-                    hp=dict(n=4, d=3, H=2, digits=20, repeat=1), verify=False)
-    return dict(throughput=dict(sizes=[64, 256, 1024], d=64, H=8, repeat=5,
-                                naive_up_to=256),
-                scaling=dict(sizes=[64, 128, 256, 512, 1024, 2048, 4096], d=64, H=8,
-                             repeat=3, memory_n=4096),
-                wp=dict(n=6, d=6, t=4.0,
-                        rtols=[1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-13],
-                        dts=[0.1, 0.03, 0.01, 0.003, 0.001, 0.0003], repeat=3),
-                hp=dict(n=64, d=16, H=4, digits=50, repeat=1), verify=True)
+        return dict(
+            throughput=dict(sizes=[16, 32], d=8, H=2, repeat=1, naive_up_to=16),
+            scaling=dict(sizes=[16, 32, 64], d=8, H=2, repeat=1, memory_n=64),
+            wp=dict(n=3, d=3, t=0.5, rtols=[1e-6, 1e-10], dts=[0.05, 0.01], repeat=1),
+            hp=dict(n=4, d=3, H=2, digits=20, repeat=1),
+            verify=False,
+        )
+    return dict(
+        throughput=dict(sizes=[64, 256, 1024], d=64, H=8, repeat=5, naive_up_to=256),
+        scaling=dict(
+            sizes=[64, 128, 256, 512, 1024, 2048, 4096],
+            d=64,
+            H=8,
+            repeat=3,
+            memory_n=4096,
+        ),
+        wp=dict(
+            n=6,
+            d=6,
+            t=4.0,
+            rtols=[1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-13],
+            dts=[0.1, 0.03, 0.01, 0.003, 0.001, 0.0003],
+            repeat=3,
+        ),
+        hp=dict(n=64, d=16, H=4, digits=50, repeat=1),
+        verify=True,
+    )
 
 
 def _starts(n, d):
@@ -55,10 +69,15 @@ def _fmt(v) -> str:
 
 
 def _markdown(sections, meta, figures) -> str:
-    lines = ["# Benchmarks", "",
-             "Produced by `python -m benchmarks` (rerun it to regenerate this page). "
-             "Every ratio compares two timings taken in the same run.", "",
-             "| | |", "|---|---|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `python -m benchmarks` (rerun it to regenerate this page). "
+        "Every ratio compares two timings taken in the same run.",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
     for k, v in meta.items():
         lines.append(f"| {k} | {v} |")
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
@@ -66,9 +85,13 @@ def _markdown(sections, meta, figures) -> str:
         for name, shown, ok in sec.targets:
             lines.append(f"| {name} | {shown} | {'yes' if ok else 'no'} |")
     for sec in sections:
-        lines += ["", f"## {sec.title}", "",
-                  "| " + " | ".join(sec.columns) + " |",
-                  "|" + "---|" * len(sec.columns)]
+        lines += [
+            "",
+            f"## {sec.title}",
+            "",
+            "| " + " | ".join(sec.columns) + " |",
+            "|" + "---|" * len(sec.columns),
+        ]
         for row in sec.rows:
             lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
         for note in sec.notes:
@@ -106,10 +129,15 @@ def _plot(sec, path: Path) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes, one repetition, no verify run")
-    parser.add_argument("--out", type=Path, default=Path("docs"),
-                        help="directory of benchmarks.md and its plots (default docs)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, one repetition, no verify run"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs"),
+        help="directory of benchmarks.md and its plots (default docs)",
+    )
     args = parser.parse_args(argv)
 
     from . import suite
@@ -122,9 +150,16 @@ def main(argv=None) -> int:
     steps = [
         ("throughput", lambda: suite.throughput(**cfg["throughput"])),
         ("scaling", lambda: suite.scaling(**cfg["scaling"])),
-        ("work-precision", lambda: suite.work_precision(
-            _starts(cfg["wp"]["n"], cfg["wp"]["d"]), cfg["wp"]["t"],
-            cfg["wp"]["rtols"], cfg["wp"]["dts"], cfg["wp"]["repeat"])),
+        (
+            "work-precision",
+            lambda: suite.work_precision(
+                _starts(cfg["wp"]["n"], cfg["wp"]["d"]),
+                cfg["wp"]["t"],
+                cfg["wp"]["rtols"],
+                cfg["wp"]["dts"],
+                cfg["wp"]["repeat"],
+            ),
+        ),
         ("high precision", lambda: suite.high_precision(**cfg["hp"])),
     ]
     if cfg["verify"]:
@@ -141,10 +176,13 @@ def main(argv=None) -> int:
 
     v = versions()
     meta = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+        ),
         "python": v["python"],
-        "versions": ", ".join(f"{k} {v[k]}" for k in ("numpy", "scipy", "sympy",
-                                                     "mpmath", "python-flint")),
+        "versions": ", ".join(
+            f"{k} {v[k]}" for k in ("numpy", "scipy", "sympy", "mpmath", "python-flint")
+        ),
         "BLAS threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "mode": "smoke" if args.smoke else "full",
         "run time": f"{time.perf_counter() - start:.0f} s",

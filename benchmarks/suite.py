@@ -44,8 +44,14 @@ def _system(n, d, H, seed=0):
 def throughput(sizes, d, H, repeat, naive_up_to) -> Section:
     sec = Section(
         "Velocity kernel throughput (sa, exp, sphere)",
-        ["n", "headflow [ms]", "BLAS baseline [ms]", "headflow / baseline speed",
-         "naive loop [ms]", "speed-up over naive"],
+        [
+            "n",
+            "headflow [ms]",
+            "BLAS baseline [ms]",
+            "headflow / baseline speed",
+            "naive loop [ms]",
+            "speed-up over naive",
+        ],
     )
     for n in sizes:
         X, M = _system(n, d, H)
@@ -53,14 +59,27 @@ def throughput(sizes, d, H, repeat, naive_up_to) -> Section:
         numeric.velocity(X, M, beta, norm="sa")  # generate and load the kernels
         mine = best_time(lambda: numeric.velocity(X, M, beta, norm="sa"), repeat)
         base = best_time(lambda: velocity_blas(X, M, beta), repeat)
-        assert np.allclose(numeric.velocity(X, M, beta, norm="sa"),
-                           velocity_blas(X, M, beta), rtol=1e-9, atol=1e-12)
-        naive = (best_time(lambda: velocity_naive(X, M, beta), 1)
-                 if n <= naive_up_to else float("nan"))
-        sec.rows.append([n, 1e3 * mine, 1e3 * base, base / mine, 1e3 * naive,
-                         naive / mine])
-        sec.targets.append((f"n = {n}: at least 0.8 x the BLAS baseline",
-                            f"{base / mine:.2f} x", base / mine >= 0.8))
+        assert np.allclose(
+            numeric.velocity(X, M, beta, norm="sa"),
+            velocity_blas(X, M, beta),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        naive = (
+            best_time(lambda: velocity_naive(X, M, beta), 1)
+            if n <= naive_up_to
+            else float("nan")
+        )
+        sec.rows.append(
+            [n, 1e3 * mine, 1e3 * base, base / mine, 1e3 * naive, naive / mine]
+        )
+        sec.targets.append(
+            (
+                f"n = {n}: at least 0.8 x the BLAS baseline",
+                f"{base / mine:.2f} x",
+                base / mine >= 0.8,
+            )
+        )
     sec.notes.append(
         f"d = {d}, H = {H}, best of {repeat}; the naive loop is timed once and only "
         f"up to n = {naive_up_to} (it grows like H n^2 Python calls)."
@@ -74,8 +93,7 @@ def throughput(sizes, d, H, repeat, naive_up_to) -> Section:
 
 
 def scaling(sizes, d, H, repeat, memory_n) -> Section:
-    sec = Section("Scaling with n, and peak memory",
-                  ["n", "velocity [ms]"])
+    sec = Section("Scaling with n, and peak memory", ["n", "velocity [ms]"])
     times = []
     numeric.velocity(*_system(sizes[0], d, H), 1.0, norm="sa")
     for n in sizes:
@@ -84,11 +102,19 @@ def scaling(sizes, d, H, repeat, memory_n) -> Section:
         times.append(t)
         sec.rows.append([n, 1e3 * t])
     big = [k for k, n in enumerate(sizes) if n >= 256] or list(range(len(sizes)))
-    slope = float(np.polyfit(np.log([sizes[k] for k in big]),
-                             np.log([times[k] for k in big]), 1)[0])
+    slope = float(
+        np.polyfit(np.log([sizes[k] for k in big]), np.log([times[k] for k in big]), 1)[
+            0
+        ]
+    )
     sec.notes.append(f"fitted exponent (n >= 256): time ~ n^{slope:.2f}")
-    sec.targets.append(("time grows like n^2 (exponent in [1.7, 2.3])",
-                        f"{slope:.2f}", 1.7 <= slope <= 2.3))
+    sec.targets.append(
+        (
+            "time grows like n^2 (exponent in [1.7, 2.3])",
+            f"{slope:.2f}",
+            1.7 <= slope <= 2.3,
+        )
+    )
 
     X, M = _system(memory_n, d, H)
     peak = peak_memory(lambda: numeric.velocity(X, M, 1.0, norm="sa"))
@@ -100,11 +126,23 @@ def scaling(sizes, d, H, repeat, memory_n) -> Section:
         "the H x n x n weight arrays (an H x n x n x d intermediate would be "
         f"{d} x)."
     )
-    sec.targets.append((f"peak extra memory within 2 x the H n^2 weights (n = "
-                        f"{memory_n})", f"{ratio:.3f} x", ratio <= 2.0))
-    sec.plot = {"kind": "loglog", "x": list(sizes), "y": times,
-                "xlabel": "n", "ylabel": "seconds", "slope": slope,
-                "file": "scaling.png", "title": "velocity time against n"}
+    sec.targets.append(
+        (
+            f"peak extra memory within 2 x the H n^2 weights (n = {memory_n})",
+            f"{ratio:.3f} x",
+            ratio <= 2.0,
+        )
+    )
+    sec.plot = {
+        "kind": "loglog",
+        "x": list(sizes),
+        "y": times,
+        "xlabel": "n",
+        "ylabel": "seconds",
+        "slope": slope,
+        "file": "scaling.png",
+        "title": "velocity time against n",
+    }
     return sec
 
 
@@ -126,8 +164,10 @@ def _reference_rho(X0, M, beta, t, digits=30):
     f = highprec.flow_function(M, beta, norm="sa", n_tokens=n, dim=d)
     y0 = highprec.normalise_rows(X0, digits).ravel().tolist()
     sol = solve_ivp_mp(f, (0, t), y0, digits=digits, t_eval=_checkpoints(t))
-    rho = [numeric.mean_inner_product(np.array([float(v) for v in y]).reshape(n, d))
-           for y in sol.y[-4:]]
+    rho = [
+        numeric.mean_inner_product(np.array([float(v) for v in y]).reshape(n, d))
+        for y in sol.y[-4:]
+    ]
     return np.array(rho), sol.digits_achieved
 
 
@@ -142,8 +182,10 @@ def _euler_rhos(X0, velocity, t, dt):
 
 
 def work_precision(starts, t, rtols, dts, repeat) -> Section:
-    sec = Section("Work-precision: error of rho(t) against wall time",
-                  ["start", "method", "setting", "time [ms]", "error"])
+    sec = Section(
+        "Work-precision: error of rho(t) against wall time",
+        ["start", "method", "setting", "time [ms]", "error"],
+    )
     plot_series = []
     times = np.array(_checkpoints(t))
     for label, (X0, M, beta) in starts.items():
@@ -155,42 +197,74 @@ def work_precision(starts, t, rtols, dts, repeat) -> Section:
 
         hf, eu = [], []
         for rtol in rtols:
-            run = lambda: numeric.integrate(X0, M, beta, t, norm="sa", rtol=rtol,  # noqa: E731
-                                            atol=rtol * 1e-2, t_eval=times)
+            run = lambda: numeric.integrate(
+                X0,
+                M,
+                beta,
+                t,
+                norm="sa",
+                rtol=rtol,  # noqa: E731
+                atol=rtol * 1e-2,
+                t_eval=times,
+            )
             seconds = best_time(run, repeat)
             rho = np.array([numeric.mean_inner_product(x) for x in run().X])
             err = float(np.max(np.abs(rho - exact)))
             hf.append((seconds, err))
-            sec.rows.append([label, "headflow DOP853", f"rtol {rtol:g}", 1e3 * seconds,
-                             err])
+            sec.rows.append(
+                [label, "headflow DOP853", f"rtol {rtol:g}", 1e3 * seconds, err]
+            )
         for dt in dts:
             run = lambda: _euler_rhos(X0, vel, t, dt)  # noqa: E731
             seconds = best_time(run, max(1, repeat // 2))
             err = float(np.max(np.abs(run() - exact)))
             eu.append((seconds, err))
-            sec.rows.append([label, "Euler + renormalise", f"dt {dt:g}", 1e3 * seconds,
-                             err])
+            sec.rows.append(
+                [label, "Euler + renormalise", f"dt {dt:g}", 1e3 * seconds, err]
+            )
         t_hf = min((s for s, e in hf if e <= 1e-8), default=float("inf"))
         t_eu = min((s for s, e in eu if e <= 1e-4), default=float("inf"))
         ratio = t_eu / t_hf if math.isfinite(t_hf) else 0.0
-        shown = "Euler never reached 1e-4" if not math.isfinite(t_eu) else \
-            f"{ratio:.1f} x faster"
-        sec.targets.append((f"{label}: headflow reaches 1e-8 in less time than "
-                            "Euler needs for 1e-4", shown,
-                            math.isfinite(t_hf) and t_hf < t_eu))
-        plot_series.append({"label": f"headflow, {label}", "x": [s for s, _ in hf],
-                            "y": [max(e, 1e-17) for _, e in hf]})
-        plot_series.append({"label": f"Euler, {label}", "x": [s for s, _ in eu],
-                            "y": [max(e, 1e-17) for _, e in eu]})
+        shown = (
+            "Euler never reached 1e-4"
+            if not math.isfinite(t_eu)
+            else f"{ratio:.1f} x faster"
+        )
+        sec.targets.append(
+            (
+                f"{label}: headflow reaches 1e-8 in less time than "
+                "Euler needs for 1e-4",
+                shown,
+                math.isfinite(t_hf) and t_hf < t_eu,
+            )
+        )
+        plot_series.append(
+            {
+                "label": f"headflow, {label}",
+                "x": [s for s, _ in hf],
+                "y": [max(e, 1e-17) for _, e in hf],
+            }
+        )
+        plot_series.append(
+            {
+                "label": f"Euler, {label}",
+                "x": [s for s, _ in eu],
+                "y": [max(e, 1e-17) for _, e in eu],
+            }
+        )
     sec.notes.append(
         f"The error is the largest |rho(t) - reference| at t = {t / 4:g}, {t / 2:g}, "
         f"{3 * t / 4:g} and {t:g}, so that a sign change of the error at one time "
         "cannot flatter a method."
     )
-    sec.plot = {"kind": "workprecision", "series": plot_series,
-                "file": "work_precision.png", "xlabel": "wall time [s]",
-                "ylabel": "max |rho(t) - reference|",
-                "title": f"work-precision, t up to {t}"}
+    sec.plot = {
+        "kind": "workprecision",
+        "series": plot_series,
+        "file": "work_precision.png",
+        "xlabel": "wall time [s]",
+        "ylabel": "max |rho(t) - reference|",
+        "title": f"work-precision, t up to {t}",
+    }
     return sec
 
 
@@ -205,55 +279,94 @@ def high_precision(n, d, H, digits, repeat) -> Section:
 
     X, M = _system(n, d, H, seed=1)
     prec = int(digits * 3.33) + 16
-    mp_time = best_time(lambda: (highprec.velocity_mp(X, M, 1.0, norm="sa",
-                                                      digits=digits),
-                                 highprec.head_energies_mp(X, M, 1.0, digits=digits)),
-                        repeat)
-    arb_time = best_time(lambda: (_arb.velocity(X.tolist(), M.tolist(), 1.0,
-                                                kernel="exp", norm="sa",
-                                                geometry="sphere", prec=prec),
-                                  _arb.head_energies(X.tolist(), M.tolist(), 1.0,
-                                                     kernel="exp", prec=prec)),
-                         repeat)
+    mp_time = best_time(
+        lambda: (
+            highprec.velocity_mp(X, M, 1.0, norm="sa", digits=digits),
+            highprec.head_energies_mp(X, M, 1.0, digits=digits),
+        ),
+        repeat,
+    )
+    arb_time = best_time(
+        lambda: (
+            _arb.velocity(
+                X.tolist(),
+                M.tolist(),
+                1.0,
+                kernel="exp",
+                norm="sa",
+                geometry="sphere",
+                prec=prec,
+            ),
+            _arb.head_energies(X.tolist(), M.tolist(), 1.0, kernel="exp", prec=prec),
+        ),
+        repeat,
+    )
     Vm = highprec.velocity_mp(X, M, 1.0, norm="sa", digits=digits)
-    Va = _arb.velocity(X.tolist(), M.tolist(), 1.0, kernel="exp", norm="sa",
-                       geometry="sphere", prec=prec)
+    Va = _arb.velocity(
+        X.tolist(),
+        M.tolist(),
+        1.0,
+        kernel="exp",
+        norm="sa",
+        geometry="sphere",
+        prec=prec,
+    )
     import mpmath
 
     with mpmath.workdps(digits + 10):
-        worst = max(abs(Vm[i, a] - mpmath.mpf(Va[i][a].mid().str(digits + 5,
-                                                                   radius=False)))
-                    for i in range(n) for a in range(d))
+        worst = max(
+            abs(Vm[i, a] - mpmath.mpf(Va[i][a].mid().str(digits + 5, radius=False)))
+            for i in range(n)
+            for a in range(d)
+        )
     agree = int(-mpmath.log10(worst)) if worst > 0 else digits
-    sec = Section(f"High precision: {digits}-digit velocity and energy "
-                  f"(n = {n}, d = {d}, H = {H})",
-                  ["backend", "time [s]"])
+    sec = Section(
+        f"High precision: {digits}-digit velocity and energy "
+        f"(n = {n}, d = {d}, H = {H})",
+        ["backend", "time [s]"],
+    )
     sec.rows.append(["mpmath (numeric.highprec)", mp_time])
     sec.rows.append(["python-flint arb (proofs._arb)", arb_time])
-    sec.notes.append(f"arb is {mp_time / arb_time:.1f} x faster than mpmath here; "
-                     f"the two agree to {agree} digits. Certificates use arb; the "
-                     "mpmath path is kept because it runs the generated expressions "
-                     "themselves.")
-    sec.targets.append(("arb / mpmath ratio stated", f"{mp_time / arb_time:.1f} x",
-                        True))
+    sec.notes.append(
+        f"arb is {mp_time / arb_time:.1f} x faster than mpmath here; "
+        f"the two agree to {agree} digits. Certificates use arb; the "
+        "mpmath path is kept because it runs the generated expressions "
+        "themselves."
+    )
+    sec.targets.append(
+        ("arb / mpmath ratio stated", f"{mp_time / arb_time:.1f} x", True)
+    )
     return sec
 
 
 def verify_wall_time(profile="quick") -> Section:
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
-            [sys.executable, "-m", "proofs.cli", "verify", "--profile", profile,
-             "--quiet", "--json", str(Path(tmp) / "r.json"), "--out", tmp],
-            capture_output=True, text=True, timeout=3600,
+            [
+                sys.executable,
+                "-m",
+                "proofs.cli",
+                "verify",
+                "--profile",
+                profile,
+                "--quiet",
+                "--json",
+                str(Path(tmp) / "r.json"),
+                "--out",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
         )
         prov = json.loads((Path(tmp) / "provenance.json").read_text())
     total = prov["total_seconds"]
-    sec = Section(f"headflow verify --profile {profile}", ["claim", "seconds",
-                                                           "share"])
+    sec = Section(f"headflow verify --profile {profile}", ["claim", "seconds", "share"])
     for cid, seconds in prov["seconds"].items():
         sec.rows.append([cid, seconds, f"{100 * seconds / total:.0f} %"])
     sec.rows.append(["total", total, "100 %"])
     sec.notes.append(f"exit code {proc.returncode}")
-    sec.targets.append(("quick profile under 2 minutes on 2 cores",
-                        f"{total:.0f} s", total < 120))
+    sec.targets.append(
+        ("quick profile under 2 minutes on 2 cores", f"{total:.0f} s", total < 120)
+    )
     return sec

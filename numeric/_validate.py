@@ -53,7 +53,8 @@ def tokens(X, *, sphere: bool, name: str = "X") -> np.ndarray:
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise InvalidArgumentError(
-            name, f"{describe(arr)} with {name}[{i}, {j}] = {arr[i, j]}",
+            name,
+            f"{describe(arr)} with {name}[{i}, {j}] = {arr[i, j]}",
             "entries must be finite",
         )
     if sphere:
@@ -78,7 +79,8 @@ def score_matrices(
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
         raise InvalidArgumentError(
-            name, describe(np.asarray(M)),
+            name,
+            describe(np.asarray(M)),
             "must have shape (H, d, d): H square score matrices",
         )
     if arr.shape[0] < 1:
@@ -95,7 +97,8 @@ def score_matrices(
         scale = max(1.0, float(np.max(np.abs(arr))))
         if asym > 1e-12 * scale:
             raise InvalidArgumentError(
-                name, f"{describe(arr)} with max |M - M^T| = {asym:.3g}",
+                name,
+                f"{describe(arr)} with max |M - M^T| = {asym:.3g}",
                 "must be symmetric for this quantity",
             )
     return arr
@@ -112,7 +115,8 @@ def inverse_temperature(beta, H: int, name: str = "beta") -> np.ndarray:
         )
     if not (np.isfinite(arr).all() and (arr > 0).all()):
         raise InvalidArgumentError(
-            name, arr.tolist() if arr.size <= 8 else describe(arr),
+            name,
+            arr.tolist() if arr.size <= 8 else describe(arr),
             "must be finite and > 0",
         )
     return arr

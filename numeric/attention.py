@@ -160,8 +160,9 @@ def _eval_head(fn, S, b, n_tok):
     """
     flags = set()
     try:
-        with np.errstate(all="call", under="ignore",
-                         call=lambda kind, _: flags.add(kind)):
+        with np.errstate(
+            all="call", under="ignore", call=lambda kind, _: flags.add(kind)
+        ):
             out = fn(S, b, n_tok)
     except NameError as exc:
         raise UnsupportedError(
@@ -180,8 +181,10 @@ def _eval_head(fn, S, b, n_tok):
 
 def _not_finite(fn, out, S, b, *, overflow: bool):
     idx = tuple(np.argwhere(~np.isfinite(out))[0])
-    where = (f"s = {complex(S[idx]).real:.6g}, "
-             f"beta = {float(np.broadcast_to(b, S.shape)[idx].real):.6g}")
+    where = (
+        f"s = {complex(S[idx]).real:.6g}, "
+        f"beta = {float(np.broadcast_to(b, S.shape)[idx].real):.6g}"
+    )
     if overflow or np.isinf(out[idx]):
         raise RangeError(
             f"{fn.expr} overflows float64 at {where}; use a smaller beta or a "
@@ -456,13 +459,18 @@ def _log_head_energies(inp: _Inputs) -> NDArray:
     E = _eval(p.energy, S, inp.beta, inp.n).reshape(H, -1)
     # log of a sum of finite terms, scaled by the largest so the sum cannot overflow
     top = np.abs(E).max(axis=1)
-    total = np.divide(E, top[:, None], out=np.zeros_like(E),
-                      where=top[:, None] > 0).sum(axis=1)
+    total = np.divide(
+        E, top[:, None], out=np.zeros_like(E), where=top[:, None] > 0
+    ).sum(axis=1)
     if (total < 0).any():
         h = int(np.argmax(total < 0))
         raise InvalidArgumentError(
-            "log", True, f"head {h} has a negative energy, whose logarithm is "
-            f"undefined (kernel {inp.kernel.name!r})", "ask for log=False")
+            "log",
+            True,
+            f"head {h} has a negative energy, whose logarithm is "
+            f"undefined (kernel {inp.kernel.name!r})",
+            "ask for log=False",
+        )
     with np.errstate(divide="ignore"):
         return np.log(top) + np.log(total)
 
@@ -553,13 +561,19 @@ def energy_rates(
         T = top[:, None, None]
         terms = np.exp(A - T) * dS_left + np.exp(B - T) * dS_right
         rates = terms.sum(axis=(1, 2))
-        return _unscale(rates, top, "an energy rate", "the energy itself leaves "
-                        "float64 here; use a smaller beta, or head_energies(log=True)")
+        return _unscale(
+            rates,
+            top,
+            "an energy rate",
+            "the energy itself leaves "
+            "float64 here; use a smaller beta, or head_energies(log=True)",
+        )
 
     slope = _eval(p.slope, S, inp.beta, inp.n)
     with np.errstate(over="ignore", invalid="ignore"):
-        rates = _finite((slope * (dS_left + dS_right)).sum(axis=(1, 2)),
-                        "an energy rate")
+        rates = _finite(
+            (slope * (dS_left + dS_right)).sum(axis=(1, 2)), "an energy rate"
+        )
     return _unscale(rates, np.full_like(rates, C.max()), "an energy rate", "")
 
 
@@ -632,8 +646,10 @@ def entropy_rate(
     else:
         V = check.velocities(V, inp.X.shape)
     # the O(h^2) error stays negligible while h beta |ds/dt| << 1
-    size = float(np.max(np.abs(V))) * float(np.max(inp.beta)) * max(
-        1.0, float(np.max(np.abs(inp.M))) * inp.X.shape[1]
+    size = (
+        float(np.max(np.abs(V)))
+        * float(np.max(inp.beta))
+        * max(1.0, float(np.max(np.abs(inp.M))) * inp.X.shape[1])
     )
     h = _COMPLEX_STEP / max(1.0, size)
     Xc = inp.X + 1j * h * V

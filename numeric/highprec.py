@@ -83,8 +83,9 @@ def to_mpf(value) -> mpmath.mpf:
 def _array(values, ndim: int, name: str) -> np.ndarray:
     arr = np.array(values, dtype=object)
     if arr.ndim != ndim:
-        raise InvalidArgumentError(name, f"{ndim}-D expected, got shape {arr.shape}",
-                                   f"must be {ndim}-D")
+        raise InvalidArgumentError(
+            name, f"{ndim}-D expected, got shape {arr.shape}", f"must be {ndim}-D"
+        )
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
         try:
@@ -113,8 +114,9 @@ def _state(X, M, beta_, kernel, *, sphere: bool) -> _State:
     check.tokens(Xa.astype(float), sphere=sphere)
     check.score_matrices(Ma.astype(float), Xa.shape[1])
     b = np.atleast_1d(np.array(beta_, dtype=object))
-    check.inverse_temperature(b.astype(float) if b.size > 1 else float(b[0]),
-                              Ma.shape[0])
+    check.inverse_temperature(
+        b.astype(float) if b.size > 1 else float(b[0]), Ma.shape[0]
+    )
     b = _array(np.broadcast_to(b, (Ma.shape[0],)).tolist(), 1, "beta")
     return _State(Xa, Ma, b, get_kernel(kernel))
 
@@ -178,8 +180,9 @@ def _velocity(st: _State, norm: str, geometry: str):
     return V
 
 
-def velocity_mp(X, M, beta, *, kernel="exp", norm="usa", geometry="sphere",
-                digits: int = 30) -> np.ndarray:
+def velocity_mp(
+    X, M, beta, *, kernel="exp", norm="usa", geometry="sphere", digits: int = 30
+) -> np.ndarray:
     """:func:`numeric.velocity` in mpmath at ``digits`` significant digits.
 
     Returns
@@ -231,14 +234,17 @@ def head_energies_mp(X, M, beta, *, kernel="exp", digits: int = 30) -> np.ndarra
         _, S = _keys(st)
         n_tok = st.X.shape[0]
         return np.array(
-            [mpmath.fsum(energy(v, st.beta[h], n_tok) for v in S[h].ravel())
-             for h in range(S.shape[0])],
+            [
+                mpmath.fsum(energy(v, st.beta[h], n_tok) for v in S[h].ravel())
+                for h in range(S.shape[0])
+            ],
             dtype=object,
         )
 
 
-def energy_rates_mp(X, M, beta, *, kernel="exp", norm="usa", geometry="sphere",
-                    digits: int = 30) -> np.ndarray:
+def energy_rates_mp(
+    X, M, beta, *, kernel="exp", norm="usa", geometry="sphere", digits: int = 30
+) -> np.ndarray:
     """:func:`numeric.energy_rates` in mpmath (chain rule); shape (H,)."""
     digits = _digits(digits)
     norm, geometry = check.norm(norm), check.geometry(geometry)
@@ -268,14 +274,17 @@ def attention_entropy_mp(X, M, beta, *, digits: int = 30) -> np.ndarray:
         st = _state(X, M, beta, "exp", sphere=False)
         P = _weights(st, "sa", _keys(st)[1])
         return np.array(
-            [[-mpmath.fsum(p * mpmath.log(p) for p in row if p != 0) for row in Ph]
-             for Ph in P],
+            [
+                [-mpmath.fsum(p * mpmath.log(p) for p in row if p != 0) for row in Ph]
+                for Ph in P
+            ],
             dtype=object,
         )
 
 
-def flow_function(M, beta, *, kernel="exp", norm="usa", geometry="sphere",
-                  n_tokens: int, dim: int):
+def flow_function(
+    M, beta, *, kernel="exp", norm="usa", geometry="sphere", n_tokens: int, dim: int
+):
     """Right-hand side ``f(t, y)`` of the flow on flattened mp states.
 
     For :func:`numeric._mpode.solve_ivp_mp`: ``y`` is the row-major list of the
@@ -292,8 +301,13 @@ def flow_function(M, beta, *, kernel="exp", norm="usa", geometry="sphere",
     def f(t, y: Sequence) -> list:
         X = np.array(list(y), dtype=object).reshape(n_tokens, dim)
         Mm = np.vectorize(to_mpf, otypes=[object])(Ma)
-        b = np.array([to_mpf(v) for v in np.broadcast_to(
-            np.array(beta, dtype=object), (Ma.shape[0],))], dtype=object)
+        b = np.array(
+            [
+                to_mpf(v)
+                for v in np.broadcast_to(np.array(beta, dtype=object), (Ma.shape[0],))
+            ],
+            dtype=object,
+        )
         st = _State(X, Mm, b, k)
         return list(_velocity(st, norm, geometry).ravel())
 

@@ -135,8 +135,14 @@ def integrate(
     with np.errstate(over="raise", invalid="raise"):
         try:
             sol = solve_ivp(
-                rhs, (0.0, t_end), inp.X.ravel(), method="DOP853",
-                rtol=rtol, atol=atol, t_eval=grid, max_step=max_step,
+                rhs,
+                (0.0, t_end),
+                inp.X.ravel(),
+                method="DOP853",
+                rtol=rtol,
+                atol=atol,
+                t_eval=grid,
+                max_step=max_step,
             )
             status, message = (0 if sol.status == 0 else -1), sol.message
             times, states, nfev = sol.t, sol.y.T.reshape(-1, *shape), sol.nfev
@@ -148,6 +154,7 @@ def integrate(
     if geometry == "sphere":
         drift = float(np.max(np.abs(np.linalg.norm(states, axis=2) - 1.0)))
 
-    options = dict(kernel=inp.kernel.name, norm=norm, geometry=geometry,
-                   rtol=rtol, atol=atol)
+    options = dict(
+        kernel=inp.kernel.name, norm=norm, geometry=geometry, rtol=rtol, atol=atol
+    )
     return Trajectory(times, states, status, message, nfev, drift, options)

@@ -12,8 +12,15 @@ from .integrate import integrate
 __all__ = ["random_system", "simulate"]
 
 
-def random_system(n: int, d: int, H: int, *, seed: int = 0, symmetric: bool = True,
-                  sphere: bool = True):
+def random_system(
+    n: int,
+    d: int,
+    H: int,
+    *,
+    seed: int = 0,
+    symmetric: bool = True,
+    sphere: bool = True,
+):
     """Gaussian tokens (unit rows on the sphere) and heads scaled by ``1/sqrt(d)``.
 
     Returns
@@ -30,8 +37,19 @@ def random_system(n: int, d: int, H: int, *, seed: int = 0, symmetric: bool = Tr
     return X, M
 
 
-def simulate(X0, M, beta, t: float, *, samples: int = 101, kernel="exp",
-             norm="sa", geometry="sphere", rtol=1e-9, atol=1e-11) -> dict:
+def simulate(
+    X0,
+    M,
+    beta,
+    t: float,
+    *,
+    samples: int = 101,
+    kernel="exp",
+    norm="sa",
+    geometry="sphere",
+    rtol=1e-9,
+    atol=1e-11,
+) -> dict:
     """Integrate and record energy, mean inner product and entropy over time.
 
     Returns
@@ -43,13 +61,26 @@ def simulate(X0, M, beta, t: float, *, samples: int = 101, kernel="exp",
         and the model options.
     """
     times = np.linspace(0.0, float(t), samples)
-    traj = integrate(X0, M, beta, t, kernel=kernel, norm=norm, geometry=geometry,
-                     rtol=rtol, atol=atol, t_eval=times)
-    log_E = [float(np.logaddexp.reduce(head_energies(x, M, beta, kernel=kernel,
-                                                     log=True))) for x in traj.X]
+    traj = integrate(
+        X0,
+        M,
+        beta,
+        t,
+        kernel=kernel,
+        norm=norm,
+        geometry=geometry,
+        rtol=rtol,
+        atol=atol,
+        t_eval=times,
+    )
+    log_E = [
+        float(np.logaddexp.reduce(head_energies(x, M, beta, kernel=kernel, log=True)))
+        for x in traj.X
+    ]
     try:
-        energy = [float(np.sum(head_energies(x, M, beta, kernel=kernel)))
-                  for x in traj.X]
+        energy = [
+            float(np.sum(head_energies(x, M, beta, kernel=kernel))) for x in traj.X
+        ]
     except RangeError:
         energy = None
     n, d = np.shape(X0)
@@ -65,8 +96,9 @@ def simulate(X0, M, beta, t: float, *, samples: int = 101, kernel="exp",
         "energy": energy,
         "log_energy": log_E,
         "mean_inner_product": [mean_inner_product(x) for x in traj.X],
-        "attention_entropy": [float(attention_entropy(x, M, beta).mean())
-                              for x in traj.X],
+        "attention_entropy": [
+            float(attention_entropy(x, M, beta).mean()) for x in traj.X
+        ],
         "status": traj.status,
         "message": traj.message,
         "sphere_drift": traj.sphere_drift,

@@ -165,8 +165,12 @@ def near_orthogonal_heads(H: int, d: int, *, eps=(0.0, 0.1), scale=1.0):
             if norm > 0:
                 M[h] = M[h] + size * P / norm
         actual = max(
-            (np.linalg.norm(M[a] @ M[b], 2) for a in range(H) for b in range(H)
-             if a != b),
+            (
+                np.linalg.norm(M[a] @ M[b], 2)
+                for a in range(H)
+                for b in range(H)
+                if a != b
+            ),
             default=0.0,
         )
         return M, float(actual)
@@ -242,8 +246,16 @@ class Model:
         return self.M.shape[0]
 
 
-def models(n=(2, 6), d=(1, 4), heads=(1, 3), *, symmetric=True, beta=(0.1, 8.0),
-           scale=1.0, sphere=True):
+def models(
+    n=(2, 6),
+    d=(1, 4),
+    heads=(1, 3),
+    *,
+    symmetric=True,
+    beta=(0.1, 8.0),
+    scale=1.0,
+    sphere=True,
+):
     """Whole configurations; sizes are drawn first so that they shrink first."""
 
     @st.composite
@@ -254,11 +266,15 @@ def models(n=(2, 6), d=(1, 4), heads=(1, 3), *, symmetric=True, beta=(0.1, 8.0),
         if sphere:
             X = draw(sphere_points(n_, d_))
         else:
-            X = np.array(draw(
-                st.lists(_coord, min_size=n_ * d_, max_size=n_ * d_))).reshape(n_, d_)
+            X = np.array(
+                draw(st.lists(_coord, min_size=n_ * d_, max_size=n_ * d_))
+            ).reshape(n_, d_)
         M = draw(score_matrices(H_, d_, symmetric=symmetric, scale=scale))
-        b = draw(inverse_temperatures(*beta)) if isinstance(beta, tuple) \
+        b = (
+            draw(inverse_temperatures(*beta))
+            if isinstance(beta, tuple)
             else float(beta)
+        )
         return Model(X, M, b)
 
     return build()
@@ -269,11 +285,16 @@ def models(n=(2, 6), d=(1, 4), heads=(1, 3), *, symmetric=True, beta=(0.1, 8.0),
 # ---------------------------------------------------------------------------
 
 settings.register_profile(
-    "headflow-dev", max_examples=50, deadline=None,
+    "headflow-dev",
+    max_examples=50,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "headflow-ci", max_examples=30, deadline=None, derandomize=True,
+    "headflow-ci",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 

@@ -498,8 +498,9 @@ def _head_energy(tokens, matrix, beta: arb, kernel: str):
     n = len(tokens)
     MX = [_matvec(matrix, x_j) for x_j in tokens]
     if isinstance(kernel, _ExpressionKernel):
-        terms = (_evaluate(kernel.Phi, s, beta) for x_i in tokens
-                 for s in _scores(x_i, MX))
+        terms = (
+            _evaluate(kernel.Phi, s, beta) for x_i in tokens for s in _scores(x_i, MX)
+        )
     elif kernel == "exp":
         terms = ((beta * s).exp() / beta for x_i in tokens for s in _scores(x_i, MX))
     else:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import sympy as sp
-from hypothesis import strategies as st
 
 import numeric
 from numeric import highprec, strategies
@@ -102,8 +101,11 @@ def _adversarial(rng: np.random.Generator) -> list[strategies.Model]:
     # beta = 1e3 with scores kept below log(float max) / beta
     small = 0.3 * M / np.max(np.abs(np.linalg.eigvalsh(M)))
     cases.append(strategies.Model(antipodal, small, 1e3))
-    cases.append(strategies.Model(np.array([[1.0], [-1.0], [1.0]]),
-                                  np.array([[[0.7]], [[-1.3]]]), 2.0))
+    cases.append(
+        strategies.Model(
+            np.array([[1.0], [-1.0], [1.0]]), np.array([[[0.7]], [[-1.3]]]), 2.0
+        )
+    )
     return cases
 
 
@@ -156,21 +158,30 @@ class EnergyMonotonicity(Claim):
             "difference reduces to 0 modulo |x_i|^2 = 1"
         )
         return Evidence(
-            Kind.SYMBOLIC, not failures,
-            f"dE/dt (SymPy chain rule) minus (1/n) sum |x_i'|^2 reduces to 0: "
-            f"{scope}" if not failures else f"identity did not reduce for {failures}",
-            figures={"cases": len(proved) + len(failures), "scope": scope,
-                     "failed_cases": failures},
+            Kind.SYMBOLIC,
+            not failures,
+            f"dE/dt (SymPy chain rule) minus (1/n) sum |x_i'|^2 reduces to 0: {scope}"
+            if not failures
+            else f"identity did not reduce for {failures}",
+            figures={
+                "cases": len(proved) + len(failures),
+                "scope": scope,
+                "failed_cases": failures,
+            },
         )
 
     @check(Kind.SYMBOLIC, role=Role.ILLUSTRATION, expected=False)
     def identity_needs_symmetry(self, ctx: Context) -> Evidence:
         system = SymbolicSystem(2, 2, 1, heads="general")
-        result = reduce_identity(system.energy_rate("flat"),
-                                 system.claimed_total_rate("flat"), system,
-                                 sphere=False)
+        result = reduce_identity(
+            system.energy_rate("flat"),
+            system.claimed_total_rate("flat"),
+            system,
+            sphere=False,
+        )
         return Evidence(
-            Kind.SYMBOLIC, not result.holds,
+            Kind.SYMBOLIC,
+            not result.holds,
             "with a general (non-symmetric) M the same difference does not reduce: "
             f"{result.terms} terms remain (n=2, d=2, H=1, flat)",
             role=Role.ILLUSTRATION,
@@ -185,9 +196,12 @@ class EnergyMonotonicity(Claim):
     def sampled_configurations(self, ctx: Context) -> Evidence:
         count = ctx.samples(60, 400)
         drawn = sample(
-            strategies.models(n=(2, 8), d=(1, 5), heads=(1, 4), symmetric=True,
-                              beta=(0.05, 6.0)),
-            count, ctx, "C1 numeric",
+            strategies.models(
+                n=(2, 8), d=(1, 5), heads=(1, 4), symmetric=True, beta=(0.05, 6.0)
+            ),
+            count,
+            ctx,
+            "C1 numeric",
         )
         drawn += _adversarial(ctx.rng("C1 adversarial"))
 
@@ -197,11 +211,21 @@ class EnergyMonotonicity(Claim):
             for geometry in _GEOMETRIES:
                 for m in drawn:
                     try:
-                        chain = float(numeric.energy_rates(
-                            m.X, m.M, m.beta, kernel=kernel, norm="usa",
-                            geometry=geometry).sum())
-                        claimed = float(sum_of_squares_rate(
-                            m.X, m.M, m.beta, kernel=kernel, geometry=geometry))
+                        chain = float(
+                            numeric.energy_rates(
+                                m.X,
+                                m.M,
+                                m.beta,
+                                kernel=kernel,
+                                norm="usa",
+                                geometry=geometry,
+                            ).sum()
+                        )
+                        claimed = float(
+                            sum_of_squares_rate(
+                                m.X, m.M, m.beta, kernel=kernel, geometry=geometry
+                            )
+                        )
                         scale = _rate_scale(m, kernel, "usa", geometry)
                     except RangeError:
                         skipped += 1
@@ -213,23 +237,31 @@ class EnergyMonotonicity(Claim):
         eps = np.finfo(float).eps
         passed = worst <= 1e3 * eps and negative == 0 and tested > 0
         return Evidence(
-            Kind.NUMERIC, passed,
+            Kind.NUMERIC,
+            passed,
             f"chain-rule dE/dt equals (1/n) sum |x_i'|^2 on {tested} configurations "
             f"(kernels {', '.join(kernels)}; flat and sphere; sampled and "
             "adversarial); "
             f"worst error {worst / eps:.1f} eps of the term scale; "
             f"{negative} negative rates",
-            figures={"samples": tested, "max_error": worst, "negative": negative,
-                     "skipped_out_of_range": skipped},
+            figures={
+                "samples": tested,
+                "max_error": worst,
+                "negative": negative,
+                "skipped_out_of_range": skipped,
+            },
         )
 
     @check(Kind.HIGH_PRECISION)
     def independent_high_precision(self, ctx: Context) -> Evidence:
         digits = ctx.digits
         drawn = sample(
-            strategies.models(n=(2, 4), d=(2, 3), heads=(1, 2), symmetric=True,
-                              beta=(0.2, 4.0)),
-            ctx.samples(4, 12), ctx, "C1 high precision",
+            strategies.models(
+                n=(2, 4), d=(2, 3), heads=(1, 2), symmetric=True, beta=(0.2, 4.0)
+            ),
+            ctx.samples(4, 12),
+            ctx,
+            "C1 high precision",
         )
         worst = mpmath.mpf(0)
         kernel = ctx.kernel()
@@ -238,12 +270,21 @@ class EnergyMonotonicity(Claim):
                 for geometry in _GEOMETRIES:
                     # unit rows to the working precision, as the sphere needs
                     X = highprec.normalise_rows(m.X, digits + 15)
-                    V = highprec.velocity_mp(X, m.M, m.beta, kernel=kernel,
-                                             geometry=geometry, digits=digits + 15)
+                    V = highprec.velocity_mp(
+                        X,
+                        m.M,
+                        m.beta,
+                        kernel=kernel,
+                        geometry=geometry,
+                        digits=digits + 15,
+                    )
 
                     def energy_along(t, X=X, V=V):
                         return highprec.head_energies_mp(
-                            (X + t * V).tolist(), m.M, m.beta, kernel=kernel,
+                            (X + t * V).tolist(),
+                            m.M,
+                            m.beta,
+                            kernel=kernel,
                             digits=digits + 15,
                         ).sum()
 
@@ -255,32 +296,43 @@ class EnergyMonotonicity(Claim):
         achieved = int(-mpmath.log10(worst)) if worst > 0 else digits + 15
         passed = achieved >= digits
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"dE/dt by mpmath numerical differentiation of E along the velocity "
             f"agrees with (1/n) sum |x_i'|^2 to {achieved} digits on "
             f"{len(drawn)} configurations x 2 geometries, kernel {kernel} "
             f"(asked {digits})",
-            figures={"digits": achieved, "samples": 2 * len(drawn),
-                     "max_error": float(worst)},
+            figures={
+                "digits": achieved,
+                "samples": 2 * len(drawn),
+                "max_error": float(worst),
+            },
         )
 
     @check(Kind.NUMERIC)
     def single_head_softmax_monotone(self, ctx: Context) -> Evidence:
         drawn = sample(
-            strategies.models(n=(2, 8), d=(1, 5), heads=1, symmetric=True,
-                              beta=(0.05, 8.0), scale=3.0),
-            ctx.samples(200, 2000), ctx, "C1 sa one head",
+            strategies.models(
+                n=(2, 8), d=(1, 5), heads=1, symmetric=True, beta=(0.05, 8.0), scale=3.0
+            ),
+            ctx.samples(200, 2000),
+            ctx,
+            "C1 sa one head",
         )
         worst = np.inf
         kernel = ctx.kernel()
         for m in drawn:
-            rate = float(numeric.energy_rates(m.X, m.M, m.beta, kernel=kernel,
-                                              norm="sa", geometry="sphere").sum())
+            rate = float(
+                numeric.energy_rates(
+                    m.X, m.M, m.beta, kernel=kernel, norm="sa", geometry="sphere"
+                ).sum()
+            )
             scale = _rate_scale(m, kernel, "sa", "sphere") or 1.0
             worst = min(worst, rate / scale)
         passed = worst >= -1e3 * np.finfo(float).eps
         return Evidence(
-            Kind.NUMERIC, passed,
+            Kind.NUMERIC,
+            passed,
             f"per-head softmax with H = 1 (sphere): dE/dt >= 0 on all "
             f"{len(drawn)} sampled configurations; smallest rate / scale "
             f"{worst:.3g}",
@@ -295,60 +347,90 @@ class EnergyMonotonicity(Claim):
         kernel = ctx.kernel()
 
         def decreases(m):
-            rate = float(numeric.energy_rates(m.X, m.M, m.beta, kernel=kernel,
-                                              norm=norm, geometry="sphere").sum())
+            rate = float(
+                numeric.energy_rates(
+                    m.X, m.M, m.beta, kernel=kernel, norm=norm, geometry="sphere"
+                ).sum()
+            )
             return rate < -1e-6 * max(1.0, _rate_scale(m, kernel, norm, "sphere"))
 
         # fewest tokens first, then the smallest dimension
         found, tried = None, []
         for n, d in sizes:
             tried.append((n, d))
-            found = search(models(n, d), decreases, ctx, f"{label} n={n} d={d}",
-                           max_examples=ctx.samples(300, 1500))
+            found = search(
+                models(n, d),
+                decreases,
+                ctx,
+                f"{label} n={n} d={d}",
+                max_examples=ctx.samples(300, 1500),
+            )
             if found is not None:
                 break
         if found is None:
             # the boundaries are known for the exponential kernel; for another
             # kernel their absence is a finding, not a failed expectation
             return Evidence(
-                Kind.COUNTEREXAMPLE, False,
+                Kind.COUNTEREXAMPLE,
+                False,
                 f"no configuration with dE/dt < 0 found ({why}, kernel {kernel}; "
                 f"sizes {tried})",
                 role=Role.BOUNDARY,
                 expected=kernel == "exp",
             )
-        cex = certify_rate(found.X, found.M, found.beta, quantity="dE/dt",
-                           kernel=kernel, norm=norm, geometry="sphere", note=why)
+        cex = certify_rate(
+            found.X,
+            found.M,
+            found.beta,
+            quantity="dE/dt",
+            kernel=kernel,
+            norm=norm,
+            geometry="sphere",
+            note=why,
+        )
         smaller = ", ".join(f"(n={a}, d={b})" for a, b in tried[:-1]) or "none"
         return Evidence(
-            Kind.COUNTEREXAMPLE, cex.certified,
+            Kind.COUNTEREXAMPLE,
+            cex.certified,
             f"{why}: dE/dt = {cex.value} < 0 at n={found.n}, d={found.d}, "
             f"H={found.H}, beta={found.beta:g}, certified by arb "
             f"[{cex.enclosure[0][:12]}, {cex.enclosure[1][:12]}]; smaller sizes "
             f"searched without success: {smaller}",
             role=Role.BOUNDARY,
-            figures={"n": found.n, "d": found.d, "H": found.H,
-                     "enclosure": cex.enclosure, "sizes_searched": tried},
+            figures={
+                "n": found.n,
+                "d": found.d,
+                "H": found.H,
+                "enclosure": cex.enclosure,
+                "sizes_searched": tried,
+            },
             counterexamples=[cex],
         )
 
     @check(Kind.COUNTEREXAMPLE, role=Role.BOUNDARY)
     def non_symmetric_scores(self, ctx: Context) -> Evidence:
         return self._boundary(
-            ctx, label="C1 non-symmetric", sizes=_SEARCH_SIZES,
+            ctx,
+            label="C1 non-symmetric",
+            sizes=_SEARCH_SIZES,
             models=lambda n, d: strategies.models(
-                n=n, d=d, heads=1, symmetric=False, beta=(0.5, 4.0)),
-            norm="usa", why="usa with a non-symmetric score matrix",
+                n=n, d=d, heads=1, symmetric=False, beta=(0.5, 4.0)
+            ),
+            norm="usa",
+            why="usa with a non-symmetric score matrix",
         )
 
     @check(Kind.COUNTEREXAMPLE, role=Role.BOUNDARY)
     def multi_head_softmax(self, ctx: Context) -> Evidence:
         return self._boundary(
-            ctx, label="C1 sa multi-head", sizes=_SEARCH_SIZES,
+            ctx,
+            label="C1 sa multi-head",
+            sizes=_SEARCH_SIZES,
             models=lambda n, d: strategies.models(
-                n=n, d=d, heads=2, symmetric=True, beta=(0.5, 8.0),
-                scale=(0.2, 3.0)),
-            norm="sa", why="per-head softmax (sa) with two symmetric heads",
+                n=n, d=d, heads=2, symmetric=True, beta=(0.5, 8.0), scale=(0.2, 3.0)
+            ),
+            norm="sa",
+            why="per-head softmax (sa) with two symmetric heads",
         )
 
     # ------------------------------------------------------------------
@@ -365,16 +447,29 @@ class EnergyMonotonicity(Claim):
         x_dot = sp.Symbol(r"\dot{x}_i")
         return [
             Step("Energy of one head, summed over ordered token pairs", E),
-            Step("Chain rule, using Phi_h' = phi_h",
-                 sp.Sum(phi(s_ij) * sp.Derivative(s_ij, t), (i, 1, n), (j, 1, n))
-                 / (2 * n**2)),
-            Step("With M_h symmetric the two halves of ds_ij/dt = <x_i', M_h x_j> + "
-                 "<x_i, M_h x_j'> are equal; the sum over j is n times the head "
-                 "output f_i^h", sp.Sum(sp.Symbol(r"\langle \dot{x}_i, f^h_i"
-                                                  r"\rangle"), (i, 1, n)) / n),
-            Step("Summing over heads gives <x_i', v_i>; on the sphere x_i' = P_i v_i "
-                 "and P_i is a symmetric idempotent, so <P_i v_i, v_i> = |P_i v_i|^2",
-                 sp.Sum(sp.Abs(x_dot) ** 2, (i, 1, n)) / n),
+            Step(
+                "Chain rule, using Phi_h' = phi_h",
+                sp.Sum(phi(s_ij) * sp.Derivative(s_ij, t), (i, 1, n), (j, 1, n))
+                / (2 * n**2),
+            ),
+            Step(
+                "With M_h symmetric the two halves of ds_ij/dt = <x_i', M_h x_j> + "
+                "<x_i, M_h x_j'> are equal; the sum over j is n times the head "
+                "output f_i^h",
+                sp.Sum(
+                    sp.Symbol(
+                        r"\langle \dot{x}_i, f^h_i"
+                        r"\rangle"
+                    ),
+                    (i, 1, n),
+                )
+                / n,
+            ),
+            Step(
+                "Summing over heads gives <x_i', v_i>; on the sphere x_i' = P_i v_i "
+                "and P_i is a symmetric idempotent, so <P_i v_i, v_i> = |P_i v_i|^2",
+                sp.Sum(sp.Abs(x_dot) ** 2, (i, 1, n)) / n,
+            ),
         ]
 
     def figures(self, ctx: Context, evidence) -> list[Figure]:
@@ -390,11 +485,16 @@ class EnergyMonotonicity(Claim):
             traj = numeric.integrate(X, M, 2.0, times[-1], norm=norm, t_eval=times)
             E = [numeric.energy(x, M, 2.0) for x in traj.X]
             series.append({"label": f"{norm}, sphere", "x": traj.t, "y": E})
-        return [Figure(
-            id="C1-energy", title="Energy along a trajectory (n=7, d=5, H=3, beta=2)",
-            xlabel="t", ylabel="E(t)", series=series,
-            caption="usa with symmetric heads: E never decreases.",
-        )]
+        return [
+            Figure(
+                id="C1-energy",
+                title="Energy along a trajectory (n=7, d=5, H=3, beta=2)",
+                xlabel="t",
+                ylabel="E(t)",
+                series=series,
+                caption="usa with symmetric heads: E never decreases.",
+            )
+        ]
 
     def scope(self, status: Status, evidence) -> str:
         sym = next((e for e in evidence if e.name == "sum_of_squares_identity"), None)

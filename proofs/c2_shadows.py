@@ -379,16 +379,23 @@ class RadialShadows(Claim):
         with mpmath.workdps(digits + highprec.GUARD_DIGITS):
             for m in drawn:
                 X = unit_rows_mp(m.X)
-                F = highprec.head_outputs_mp(X, m.M, m.beta, kernel=kernel,
-                                             digits=digits)
+                F = highprec.head_outputs_mp(
+                    X, m.M, m.beta, kernel=kernel, digits=digits
+                )
                 scale = term_scale(
-                    m.X, m.M, m.beta,
+                    m.X,
+                    m.M,
+                    m.beta,
                     numeric.head_outputs(m.X, m.M, m.beta, kernel=kernel),
                     kernel=kernel,
                 )
                 for geometry in _GEOMETRIES:
                     chain = highprec.energy_rates_mp(
-                        X, m.M, m.beta, kernel=kernel, geometry=geometry,
+                        X,
+                        m.M,
+                        m.beta,
+                        kernel=kernel,
+                        geometry=geometry,
                         digits=digits,
                     )
                     T = gram_terms_mp(X, F, geometry)

@@ -78,8 +78,18 @@ def _mp_rate(kernel: str, norm: str):
     return lambda r, b, n_, ms: mpmath.fsum(f(r, b, n_, mh) for mh in ms)
 
 
-def pointwise_agreement(kernel: str, norm: str, *, n_tokens: int, d: int, m, beta_,
-                        rhos, digits: int, rate=None) -> dict:
+def pointwise_agreement(
+    kernel: str,
+    norm: str,
+    *,
+    n_tokens: int,
+    d: int,
+    m,
+    beta_,
+    rhos,
+    digits: int,
+    rate=None,
+) -> dict:
     """Compare a reduced rate with ``d <x_i, x_k>/dt`` of the particle model.
 
     At each ``rho`` the tokens are built exactly equiangular in mpmath
@@ -113,23 +123,35 @@ def pointwise_agreement(kernel: str, norm: str, *, n_tokens: int, d: int, m, bet
     worst, spread, points = None, mpmath.mpf(0), []
     with mpmath.workdps(work + 10):
         ms = [mpmath.mpf(v) for v in m]
-        M = [[[v if a == c else mpmath.mpf(0) for c in range(d)] for a in range(d)]
-             for v in ms]
+        M = [
+            [[v if a == c else mpmath.mpf(0) for c in range(d)] for a in range(d)]
+            for v in ms
+        ]
         scale = mpmath.fsum(abs(v) for v in ms)
         for r_text in rhos:
             X = api.equiangular_tokens_mp(n_tokens, r_text, d)
-            V = highprec.velocity_mp(X, M, beta_, kernel=kernel, norm=norm,
-                                     geometry="sphere", digits=work)
-            pair = [mpmath.fdot(V[i], X[k]) + mpmath.fdot(X[i], V[k])
-                    for i in range(n_tokens) for k in range(i + 1, n_tokens)]
+            V = highprec.velocity_mp(
+                X, M, beta_, kernel=kernel, norm=norm, geometry="sphere", digits=work
+            )
+            pair = [
+                mpmath.fdot(V[i], X[k]) + mpmath.fdot(X[i], V[k])
+                for i in range(n_tokens)
+                for k in range(i + 1, n_tokens)
+            ]
             reduced = rate(mpmath.mpf(r_text), mpmath.mpf(beta_), n_tokens, ms)
             ref = abs(reduced) if reduced != 0 else scale
             gap = abs(pair[0] - reduced) / ref
             spread = max(spread, max(abs(p - pair[0]) for p in pair) / ref)
             got = work if gap == 0 else int(mpmath.floor(-mpmath.log10(gap)))
             worst = got if worst is None else min(worst, got)
-            points.append({"rho": r_text, "particle": mpmath.nstr(pair[0], 20),
-                           "reduced": mpmath.nstr(reduced, 20), "digits": got})
+            points.append(
+                {
+                    "rho": r_text,
+                    "particle": mpmath.nstr(pair[0], 20),
+                    "reduced": mpmath.nstr(reduced, 20),
+                    "digits": got,
+                }
+            )
     return {"digits": min(worst, work), "spread": float(spread), "points": points}
 
 
@@ -173,8 +195,9 @@ class EquiangularReduction(Claim):
             if kernel == "relu":
                 up = derived.args[0][0]
                 pos = sp.Symbol("rho", positive=True)
-                ok = eq.is_identity(up.subs(eq.rho, pos),
-                                    _stated_rate(kernel, norm, ms, pos))
+                ok = eq.is_identity(
+                    up.subs(eq.rho, pos), _stated_rate(kernel, norm, ms, pos)
+                )
                 ok &= derived.args[1][0] == 0
             else:
                 ok = eq.is_identity(derived, _stated_rate(kernel, norm, ms, eq.rho))
@@ -182,8 +205,9 @@ class EquiangularReduction(Claim):
             one = eq.head_rate(kernel, norm)
             total = sp.Add(*[one.subs(eq.m, h) for h in ms])
             if kernel == "relu":
-                ok &= eq.is_identity(derived.args[0][0],
-                                     sp.piecewise_fold(total).args[0][0])
+                ok &= eq.is_identity(
+                    derived.args[0][0], sp.piecewise_fold(total).args[0][0]
+                )
             else:
                 ok &= eq.is_identity(derived, total)
             (matched if ok else failures).append(f"{kernel}/{norm} formula")
@@ -192,17 +216,25 @@ class EquiangularReduction(Claim):
                 residuals += len(res)
                 if not all(eq.is_identity(r, 0) for r in res):
                     failures.append(f"{kernel}/{norm} invariance n={size}")
-        scope = (f"general n for the pair rate (self coefficient cancels), explicit "
-                 f"Gram models with n in {sizes}, H = 2 for the invariance")
+        scope = (
+            f"general n for the pair rate (self coefficient cancels), explicit "
+            f"Gram models with n in {sizes}, H = 2 for the invariance"
+        )
         return Evidence(
-            Kind.SYMBOLIC, not failures,
+            Kind.SYMBOLIC,
+            not failures,
             f"rho' derived from the particle model equals the stated "
             f"2 u(rho) sum_h m_h w_h for all four variants, is the sum of one-head "
             f"rates, and {residuals} Gram-rate residuals (diagonal and every "
-            f"pair) vanish identically ({scope})" if not failures else
-            f"reduction failed for {failures}",
-            figures={"variants": len(_VARIANTS), "residuals": residuals,
-                     "scope": scope, "failed": failures},
+            f"pair) vanish identically ({scope})"
+            if not failures
+            else f"reduction failed for {failures}",
+            figures={
+                "variants": len(_VARIANTS),
+                "residuals": residuals,
+                "scope": scope,
+                "failed": failures,
+            },
         )
 
     @check(Kind.SYMBOLIC)
@@ -210,11 +242,14 @@ class EquiangularReduction(Claim):
         table, ok = {}, True
         for kernel, norm in _VARIANTS:
             F = eq.head_rate(kernel, norm)
-            at = {"1": eq.linearisation(F, 1),
-                  "simplex": eq.linearisation(F, -1 / (n - 1)),
-                  "0": eq.linearisation(F, 0)}
-            table[f"{kernel}/{norm}"] = {k: [str(v), str(s)] for k, (v, s) in
-                                         at.items()}
+            at = {
+                "1": eq.linearisation(F, 1),
+                "simplex": eq.linearisation(F, -1 / (n - 1)),
+                "0": eq.linearisation(F, 0),
+            }
+            table[f"{kernel}/{norm}"] = {
+                k: [str(v), str(s)] for k, (v, s) in at.items()
+            }
             ok &= at["1"][0] == 0 and eq.is_identity(at["simplex"][0], 0)
         # the two rates at rho = 1 the claim states
         usa = eq.linearisation(eq.head_rate("exp", "usa"), 1)[1]
@@ -222,7 +257,8 @@ class EquiangularReduction(Claim):
         ok &= eq.is_identity(usa, -2 * eq.m * sp.exp(beta * eq.m))
         ok &= eq.is_identity(sa, -2 * eq.m)
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             f"slopes at rho = 1: usa exp {usa}, sa exp {sa} per head (as stated); "
             "rho = 1 and the simplex are zeros of every rate; the table lists "
             "value and slope at 1, at the simplex and at 0 (right slope for relu)",
@@ -235,22 +271,35 @@ class EquiangularReduction(Claim):
         stated = sp.log(n - 1) / (eq.m * (1 - eq.rho))
         # 1/a = 1 + (n - 1) e^{beta m (rho - 1)}; at beta_c the exponent is -log(n-1)
         inverse = sp.powsimp(sp.expand(1 / eq.self_weight()))
-        at_half = sp.simplify(1 / inverse.subs(beta, beta_c).replace(
-            sp.exp, lambda e: sp.exp(sp.simplify(e))))
+        at_half = sp.simplify(
+            1
+            / inverse.subs(beta, beta_c).replace(
+                sp.exp, lambda e: sp.exp(sp.simplify(e))
+            )
+        )
         mixed = eq.mixed_equilibrium()
         threshold = eq.mixed_threshold()
-        ok = (eq.is_identity(beta_c, stated) and at_half == sp.Rational(1, 2)
-              and eq.is_identity(mixed, sp.log(eq.mu / eq.m_plus)
-                                 / (beta * (eq.m_plus + eq.mu)))
-              and eq.is_identity(threshold, sp.log(eq.mu / eq.m_plus)
-                                 / (eq.rho_0 * (eq.m_plus + eq.mu))))
+        ok = (
+            eq.is_identity(beta_c, stated)
+            and at_half == sp.Rational(1, 2)
+            and eq.is_identity(
+                mixed, sp.log(eq.mu / eq.m_plus) / (beta * (eq.m_plus + eq.mu))
+            )
+            and eq.is_identity(
+                threshold, sp.log(eq.mu / eq.m_plus) / (eq.rho_0 * (eq.m_plus + eq.mu))
+            )
+        )
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             f"sympy.solve of self weight = 1/2 gives beta_c = {beta_c} (the stated "
             f"log(n-1)/(m(1-rho))); the mixed-sign equilibrium solves to "
             f"rho* = {mixed} and rho* = rho_0 to beta = {threshold}",
-            figures={"beta_c": str(beta_c), "rho_star": str(mixed),
-                     "mixed_threshold": str(threshold)},
+            figures={
+                "beta_c": str(beta_c),
+                "rho_star": str(mixed),
+                "mixed_threshold": str(threshold),
+            },
         )
 
     @check(Kind.SYMBOLIC)
@@ -259,18 +308,23 @@ class EquiangularReduction(Claim):
         F = eq.head_rate("exp", "sa")
         u = (1 - eq.rho) * (1 + (n - 1) * eq.rho)
         gap = 1 / F - 2 * (n - 1) / n / F.subs(beta, 0)
-        ok = eq.is_identity(gap * 2 * eq.m * u,
-                            sp.exp(beta * eq.m * (1 - eq.rho)) - (n - 1))
+        ok = eq.is_identity(
+            gap * 2 * eq.m * u, sp.exp(beta * eq.m * (1 - eq.rho)) - (n - 1)
+        )
         # at beta = beta_c(rho_0), rho = rho_0 the exponential equals n - 1
-        edge = sp.exp(beta * eq.m * (1 - eq.rho)).subs(
-            beta, eq.critical_beta().subs(eq.rho, eq.rho_0)).subs(eq.rho, eq.rho_0)
+        edge = (
+            sp.exp(beta * eq.m * (1 - eq.rho))
+            .subs(beta, eq.critical_beta().subs(eq.rho, eq.rho_0))
+            .subs(eq.rho, eq.rho_0)
+        )
         ok &= sp.simplify(edge - (n - 1)) == 0
         # the exponent falls with rho and rises with beta; F > 0 inside
         exponent = beta * eq.m * (1 - eq.rho)
         ok &= sp.diff(exponent, eq.rho) == -beta * eq.m
         ok &= sp.diff(exponent, beta) == eq.m * (1 - eq.rho)
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             "exact: (1/F_beta - (2(n-1)/n)/F_0) 2 m u = e^{beta m (1-rho)} - (n-1), "
             "which is <= 0 for rho >= rho_0 and beta <= beta_c(rho_0) since the "
             "exponent decreases in rho, increases in beta and equals log(n-1) at "
@@ -297,33 +351,57 @@ class EquiangularReduction(Claim):
             b = f"{rng.uniform(0.5, 3.0):.6f}"
             # inside the simplex bound -1/(n-1), both signs, and near 1
             low = f"{-0.8 / (n_tok - 1):.6f}"
-            rhos = [low, "0.35", "0.8"] + (["-0.1", "0.05", "0.6", "0.97"]
-                                           if ctx.full else [])
-            out = pointwise_agreement(kernel, norm, n_tokens=n_tok, d=d, m=ms,
-                                      beta_=b, rhos=rhos, digits=digits)
+            rhos = [low, "0.35", "0.8"] + (
+                ["-0.1", "0.05", "0.6", "0.97"] if ctx.full else []
+            )
+            out = pointwise_agreement(
+                kernel,
+                norm,
+                n_tokens=n_tok,
+                d=d,
+                m=ms,
+                beta_=b,
+                rhos=rhos,
+                digits=digits,
+            )
             worst = out["digits"] if worst is None else min(worst, out["digits"])
             spread = max(spread, out["spread"])
             count += len(rhos)
             table[f"{kernel}/{norm}"] = {"m": ms, "beta": b, "points": out["points"]}
-        passed = worst >= digits and spread <= 10.0 ** -digits
+        passed = worst >= digits and spread <= 10.0**-digits
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"generated mpmath rate vs 2<x_i', x_k> from the particle velocity "
             f"(highprec.velocity_mp, exact equiangular tokens, n={n_tok}, d={d}, "
             f"H=2): {worst} digits at {count} points, four variants; pairs differ "
             f"by <= {spread:.1e} (invariance)",
-            figures={"digits": worst, "samples": count, "pair_spread": spread,
-                     "points": table},
+            figures={
+                "digits": worst,
+                "samples": count,
+                "pair_spread": spread,
+                "points": table,
+            },
         )
 
     @check(Kind.NUMERIC)
     def pointwise_float64(self, ctx: Context) -> Evidence:
         worst, count = 0.0, 0
         for kernel, norm in _VARIANTS:
-            F = api.reduced_rate(kernel, norm, 6, [0.8, 1.9] if kernel == "relu"
-                                 else [0.8, -1.9], 1.3, backend="numpy")
-            configs = sample(strategies.equiangular_configurations(6, (-0.2, 0.99), 7),
-                             ctx.samples(15, 60), ctx, f"C4 float {kernel} {norm}")
+            F = api.reduced_rate(
+                kernel,
+                norm,
+                6,
+                [0.8, 1.9] if kernel == "relu" else [0.8, -1.9],
+                1.3,
+                backend="numpy",
+            )
+            configs = sample(
+                strategies.equiangular_configurations(6, (-0.2, 0.99), 7),
+                ctx.samples(15, 60),
+                ctx,
+                f"C4 float {kernel} {norm}",
+            )
             M = api.scalar_heads([0.8, 1.9] if kernel == "relu" else [0.8, -1.9], 7)
             for X in configs:
                 V = numeric.velocity(X, M, 1.3, kernel=kernel, norm=norm)
@@ -334,7 +412,8 @@ class EquiangularReduction(Claim):
                 count += 1
         passed = worst <= 1e-12
         return Evidence(
-            Kind.NUMERIC, passed,
+            Kind.NUMERIC,
+            passed,
             f"generated numpy rate vs numeric.velocity on {count} equiangular "
             f"configurations (hypothesis strategy, n=6, d=7): worst error "
             f"{worst:.2e} relative to max(|rho'|, 1)",
@@ -344,11 +423,15 @@ class EquiangularReduction(Claim):
     @check(Kind.HIGH_PRECISION)
     def trajectories_high_precision(self, ctx: Context) -> Evidence:
         digits = max(30, ctx.digits)
-        cases = [("exp", "sa", ["0.6", "1.4"], "1.5", "0.1", "1"),
-                 ("relu", "usa", ["0.7", "1.3"], "1", "0.3", "1")]
+        cases = [
+            ("exp", "sa", ["0.6", "1.4"], "1.5", "0.1", "1"),
+            ("relu", "usa", ["0.7", "1.3"], "1", "0.3", "1"),
+        ]
         if ctx.full:
-            cases += [("exp", "usa", ["0.9", "-0.4"], "1.2", "-0.2", "1"),
-                      ("relu", "sa", ["1.1"], "1", "0.05", "1.5")]
+            cases += [
+                ("exp", "usa", ["0.9", "-0.4"], "1.2", "-0.2", "1"),
+                ("relu", "sa", ["1.1"], "1", "0.05", "1.5"),
+            ]
         worst, rows = None, []
         for kernel, norm, ms, b, r0, t in cases:
             ctx.reporter.advance(f"C4 trajectory {kernel} {norm}")
@@ -358,13 +441,22 @@ class EquiangularReduction(Claim):
                 gap = abs(part["rho"] - red["rho"])
                 got = digits + 10 if gap == 0 else int(-mpmath.log10(gap))
             worst = got if worst is None else min(worst, got)
-            rows.append({"variant": f"{kernel}/{norm}", "m": ms, "beta": b,
-                         "rho0": r0, "t": t, "agreement_digits": got,
-                         "reduced_digits": red["digits"],
-                         "particle_spread": part["spread"]})
+            rows.append(
+                {
+                    "variant": f"{kernel}/{norm}",
+                    "m": ms,
+                    "beta": b,
+                    "rho0": r0,
+                    "t": t,
+                    "agreement_digits": got,
+                    "reduced_digits": red["digits"],
+                    "particle_spread": part["spread"],
+                }
+            )
         passed = worst >= digits
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"rho(t) of the reduced ODE (solve_ivp_mp, checked by quadrature) and "
             f"of the particle system started exactly equiangular (n = d = 4, "
             f"ball-arithmetic velocity, extrapolation integrator) agree to "
@@ -388,30 +480,56 @@ class EquiangularReduction(Claim):
         worst, rows = 0.0, []
         for n_tok, m_s, r0 in self._bound_cases(ctx):
             with mpmath.workdps(ctx.digits + 10):
-                bc = sp.N(eq.critical_beta().subs(
-                    {n: n_tok, eq.m: sp.Rational(m_s), eq.rho: sp.Rational(r0)}),
-                    ctx.digits + 10)
+                bc = sp.N(
+                    eq.critical_beta().subs(
+                        {n: n_tok, eq.m: sp.Rational(m_s), eq.rho: sp.Rational(r0)}
+                    ),
+                    ctx.digits + 10,
+                )
                 bc = mpmath.mpf(str(bc))
             bound = 2 * (n_tok - 1) / n_tok
-            T0, _ = api.clustering_time("exp", "sa", n_tok, [m_s], 0, r0,
-                                        1 - Fraction(delta), digits=ctx.digits)
+            T0, _ = api.clustering_time(
+                "exp", "sa", n_tok, [m_s], 0, r0, 1 - Fraction(delta), digits=ctx.digits
+            )
             for frac in (0.5, 1.0):
                 b = mpmath.nstr(bc * frac, ctx.digits + 5)
-                T, err = api.clustering_time("exp", "sa", n_tok, [m_s], b, r0,
-                                             1 - Fraction(delta), digits=ctx.digits)
+                T, err = api.clustering_time(
+                    "exp",
+                    "sa",
+                    n_tok,
+                    [m_s],
+                    b,
+                    r0,
+                    1 - Fraction(delta),
+                    digits=ctx.digits,
+                )
                 ratio = float(T / T0)
                 worst = max(worst, ratio / bound)
-                rows.append({"n": n_tok, "m": m_s, "rho0": r0, "beta/beta_c": frac,
-                             "T": mpmath.nstr(T, 15), "ratio": ratio, "bound": bound,
-                             "quad_error": float(err)})
+                rows.append(
+                    {
+                        "n": n_tok,
+                        "m": m_s,
+                        "rho0": r0,
+                        "beta/beta_c": frac,
+                        "T": mpmath.nstr(T, 15),
+                        "ratio": ratio,
+                        "bound": bound,
+                        "quad_error": float(err),
+                    }
+                )
         passed = worst <= 1.0
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"mpmath quadrature of 1/rho' at {ctx.digits} digits: "
             f"T(beta)/T(0) <= 2(n-1)/n at beta = beta_c/2 and beta_c on "
             f"{len(rows)} cases; largest ratio / bound = {worst:.6f}",
-            figures={"samples": len(rows), "max_ratio_over_bound": worst,
-                     "cases": rows, "delta": delta},
+            figures={
+                "samples": len(rows),
+                "max_ratio_over_bound": worst,
+                "cases": rows,
+                "delta": delta,
+            },
         )
 
     @check(Kind.NUMERIC)
@@ -424,17 +542,27 @@ class EquiangularReduction(Claim):
             for b in (1e-12, bc):
                 F = api.reduced_rate("exp", "sa", n_tok, [m_v], b, backend="numpy")
                 Tq = _Tquad_float(F, r0, 0.99)
-                out = api.particle_clustering_time("exp", "sa", n_tok, [m_v], b, r0,
-                                                   0.99, t_max=1.5 * Tq)
+                out = api.particle_clustering_time(
+                    "exp", "sa", n_tok, [m_v], b, r0, 0.99, t_max=1.5 * Tq
+                )
                 times[b] = out["T"]
                 worst_gap = max(worst_gap, abs(out["T"] - Tq) / Tq)
             ratio = times[bc] / times[1e-12] / (2 * (n_tok - 1) / n_tok)
             worst_ratio = max(worst_ratio, ratio)
-            rows.append({"n": n_tok, "m": m_v, "rho0": r0, "T_beta_c": times[bc],
-                         "T_0": times[1e-12], "ratio_over_bound": ratio})
+            rows.append(
+                {
+                    "n": n_tok,
+                    "m": m_v,
+                    "rho0": r0,
+                    "T_beta_c": times[bc],
+                    "T_0": times[1e-12],
+                    "ratio_over_bound": ratio,
+                }
+            )
         passed = worst_ratio <= 1.0 and worst_gap <= 1e-7
         return Evidence(
-            Kind.NUMERIC, passed,
+            Kind.NUMERIC,
+            passed,
             f"particle simulations (DOP853, crossing of rho = 0.99 located by "
             f"Newton steps on the particle rate): T(beta_c)/T(0) / bound = "
             f"{worst_ratio:.6f} <= 1; particle times match quadrature to "
@@ -460,7 +588,8 @@ class EquiangularReduction(Claim):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if excess(mid) < 0 else (lo, mid)
         return Evidence(
-            Kind.NUMERIC, True,
+            Kind.NUMERIC,
+            True,
             f"the bound is sufficient, not sharp in beta: for n={n_tok}, m={m_v}, "
             f"rho_0={r0} it first fails at beta = {hi:.6f} = {hi / bc:.4f} beta_c",
             role=Role.ILLUSTRATION,
@@ -478,14 +607,16 @@ class EquiangularReduction(Claim):
         betas = np.linspace(3 * bc, 8 * bc, ctx.samples(5, 9))
         logs = []
         for b in betas:
-            T, _ = api.clustering_time("exp", "sa", n_tok, [m_s], f"{b:.12f}", r0,
-                                       "0.99", digits=15)
+            T, _ = api.clustering_time(
+                "exp", "sa", n_tok, [m_s], f"{b:.12f}", r0, "0.99", digits=15
+            )
             logs.append(float(mpmath.log(T * b)))
         slope = float(np.polyfit(betas, logs, 1)[0])
         predicted = 1.0 * (1 - 0.2)
         passed = abs(slope / predicted - 1) <= 0.02
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"above beta_c the clustering time grows like e^{{beta m (1 - rho_0)}} "
             f"/ beta: least-squares slope of log(beta T) on beta in "
             f"[3, 8] beta_c is {slope:.5f}, predicted m (1 - rho_0) = {predicted}",
@@ -503,8 +634,9 @@ class EquiangularReduction(Claim):
             Ts = []
             for size in sizes:
                 b = gamma * np.log(size)
-                T, _ = api.clustering_time("exp", "sa", size, ["1"], f"{b:.15f}",
-                                           str(r0), str(r1), digits=15)
+                T, _ = api.clustering_time(
+                    "exp", "sa", size, ["1"], f"{b:.15f}", str(r0), str(r1), digits=15
+                )
                 Ts.append(float(T))
             series[label] = Ts
         low, high = np.array(series["below"]), np.array(series["above"])
@@ -521,17 +653,19 @@ class EquiangularReduction(Claim):
 
         # particles at moderate n
         gaps = []
-        for size in ([8, 16] if not ctx.full else [8, 16, 32]):
+        for size in [8, 16] if not ctx.full else [8, 16, 32]:
             for gamma in (0.7 * threshold, 1.3 * threshold):
                 b = gamma * np.log(size)
                 F = api.reduced_rate("exp", "sa", size, [1.0], b, backend="numpy")
                 Tq = _Tquad_float(F, r0, r1)
-                out = api.particle_clustering_time("exp", "sa", size, [1.0], b, r0,
-                                                   r1, t_max=1.5 * Tq)
+                out = api.particle_clustering_time(
+                    "exp", "sa", size, [1.0], b, r0, r1, t_max=1.5 * Tq
+                )
                 gaps.append(abs(out["T"] - Tq) / Tq)
         passed = bounded and growing and max(gaps) <= 1e-7
         return Evidence(
-            Kind.HIGH_PRECISION, passed,
+            Kind.HIGH_PRECISION,
+            passed,
             f"beta = gamma log n, rho_0 = {r0} -> {r1}: for gamma = 0.7/(1-rho_0) "
             f"T stays bounded (n up to 1e{exponents[-1]}, T in [{low.min():.4f}, "
             f"{low.max():.4f}], last relative change {settled:.1e}); for "
@@ -541,9 +675,14 @@ class EquiangularReduction(Claim):
             f"the upper half of n; Laplace predicts gamma(1-rho_0) - 1 = "
             f"{predicted:.1f}); "
             f"particle simulations match quadrature to {max(gaps):.1e}",
-            figures={"n": sizes, "T_below": list(low), "T_above": list(high),
-                     "fitted_exponent": fitted, "predicted_exponent": predicted,
-                     "max_error": max(gaps)},
+            figures={
+                "n": sizes,
+                "T_below": list(low),
+                "T_above": list(high),
+                "fitted_exponent": fitted,
+                "predicted_exponent": predicted,
+                "max_error": max(gaps),
+            },
         )
 
     # ------------------------------------------------------------------
@@ -560,33 +699,54 @@ class EquiangularReduction(Claim):
         rows, ok = [], True
         for frac in (0.8, 1.25):
             b = frac * threshold
-            traj = numeric.integrate(X0, M, b, t_obs, norm="usa",
-                                     t_eval=np.linspace(0, t_obs, 49))
+            traj = numeric.integrate(
+                X0, M, b, t_obs, norm="usa", t_eval=np.linspace(0, t_obs, 49)
+            )
             r = np.einsum("td,td->t", traj.X[:, 0], traj.X[:, 1])
             # monotone until the end point is reached to rounding level
             up = bool(np.all(np.diff(r[r < 1 - 1e-9]) > 0))
             down = bool(np.all(np.diff(r[r > simplex + 1e-9]) < 0))
-            ok &= (up and r[-1] > 0.9999) if frac > 1 else \
-                (down and abs(r[-1] - simplex) < 1e-6)
-            rows.append({"beta/threshold": frac, "rho_end": float(r[-1]),
-                         "monotone": "up" if up else "down" if down else "mixed"})
+            ok &= (
+                (up and r[-1] > 0.9999)
+                if frac > 1
+                else (down and abs(r[-1] - simplex) < 1e-6)
+            )
+            rows.append(
+                {
+                    "beta/threshold": frac,
+                    "rho_end": float(r[-1]),
+                    "monotone": "up" if up else "down" if down else "mixed",
+                }
+            )
         # at rho*, the particle rate vanishes to the working precision
         star = eq.mixed_equilibrium().subs({eq.m_plus: 1, eq.mu: 2, beta: 1})
         star_s = str(sp.N(star, ctx.digits + 15))
-        out = pointwise_agreement("exp", "usa", n_tokens=n_tok, d=n_tok,
-                                  m=["1", "-2"], beta_="1", rhos=[star_s],
-                                  digits=ctx.digits)
+        out = pointwise_agreement(
+            "exp",
+            "usa",
+            n_tokens=n_tok,
+            d=n_tok,
+            m=["1", "-2"],
+            beta_="1",
+            rhos=[star_s],
+            digits=ctx.digits,
+        )
         value = abs(float(out["points"][0]["particle"]))
         ok &= value <= 10.0 ** -(ctx.digits - 2)
         return Evidence(
-            Kind.NUMERIC, ok,
+            Kind.NUMERIC,
+            ok,
             f"usa exp heads m = (1, -2), rho_0 = {r0}, n = d = {n_tok}: particles "
             f"started equiangular fall monotonically to the simplex at 0.8 x "
             f"threshold and cluster (rho > 0.9999 by t = {t_obs:g}) at 1.25 x "
             f"threshold, threshold {threshold:.6f} from the derived closed form; at "
             f"rho* (beta = 1) the 40-digit particle rate is {value:.1e}",
-            figures={"cases": rows, "rate_at_rho_star": value,
-                     "threshold": threshold, "t_observed": t_obs},
+            figures={
+                "cases": rows,
+                "rate_at_rho_star": value,
+                "threshold": threshold,
+                "t_observed": t_obs,
+            },
         )
 
     @check(Kind.NUMERIC, role=Role.ILLUSTRATION, expected=False)
@@ -595,17 +755,22 @@ class EquiangularReduction(Claim):
         b = 0.8 * _mixed_threshold(ms, r0)
         M = api.scalar_heads(ms, n_tok)
         times = np.linspace(0, t_end, 161)
-        traj = numeric.integrate(api.equiangular_tokens(n_tok, r0), M, b, t_end,
-                                 norm="usa", t_eval=times)
+        traj = numeric.integrate(
+            api.equiangular_tokens(n_tok, r0), M, b, t_end, norm="usa", t_eval=times
+        )
         G = np.einsum("tid,tjd->tij", traj.X, traj.X)
         off = ~np.eye(n_tok, dtype=bool)
         spread = G[:, off].max(axis=1) - G[:, off].min(axis=1)
         window = (spread > 1e-11) & (spread < 1e-4)
-        rate = float(np.polyfit(times[window], np.log(spread[window]), 1)[0]) \
-            if window.sum() >= 3 else float("nan")
+        rate = (
+            float(np.polyfit(times[window], np.log(spread[window]), 1)[0])
+            if window.sum() >= 3
+            else float("nan")
+        )
         split = bool(G[-1][off].min() < -0.99 and G[-1][off].max() > 0.99)
         return Evidence(
-            Kind.NUMERIC, split,
+            Kind.NUMERIC,
+            split,
             f"the equiangular set is invariant but the simplex is transversally "
             f"unstable for these mixed-sign heads: from a float64 equiangular "
             f"start (beta = 0.8 x threshold) the pair spread grows like "
@@ -614,8 +779,11 @@ class EquiangularReduction(Claim):
             f"{G[-1][off].min():.4f} .. {G[-1][off].max():.4f}); 'no clustering' "
             f"below the threshold holds on the equiangular set only",
             role=Role.ILLUSTRATION,
-            figures={"growth_rate": rate, "split": split,
-                     "spread_end": float(spread[-1])},
+            figures={
+                "growth_rate": rate,
+                "split": split,
+                "spread_end": float(spread[-1]),
+            },
         )
 
     # ------------------------------------------------------------------
@@ -629,13 +797,22 @@ class EquiangularReduction(Claim):
         for n_tok, m_s, r_s in [(16, "1", "0"), (7, "0.5", "0.3"), (3, "2", "-0.4")]:
             out = api.critical_beta(n_tok, m_s, r_s, digits=digits, certify=True)
             ok &= out["certified"]
-            rows.append({"quantity": "beta_c", "n": n_tok, "m": m_s, "rho": r_s,
-                         "enclosure": out["enclosure"], "certified": out["certified"]})
+            rows.append(
+                {
+                    "quantity": "beta_c",
+                    "n": n_tok,
+                    "m": m_s,
+                    "rho": r_s,
+                    "enclosure": out["enclosure"],
+                    "certified": out["certified"],
+                }
+            )
         star = _certify_mixed(digits)
         ok &= all(r["certified"] for r in star)
         rows += star
         return Evidence(
-            Kind.CERTIFIED, ok,
+            Kind.CERTIFIED,
+            ok,
             f"{len(rows)} critical values enclosed in python-flint balls of the "
             f"derived closed forms (width ~1e-{digits}); each is certified as the "
             f"critical point by evaluating the defining quantity from the model "
@@ -652,29 +829,47 @@ class EquiangularReduction(Claim):
         A, B = sp.symbols("A B")
         rate = eq.pair_rate_from_coefficients(A, B)
         return [
-            Step("Velocity of token i at an equiangular configuration: "
-                 "v_i = A x_i + B sum_{j != i} x_j, A and B sums over heads of "
-                 "m_h times the self and other weights"),
-            Step("Pair rate <x_i', x_k> + <x_i, x_k'> through Gram entries only "
-                 "(the self coefficient A cancels)", sp.factor(rate)),
-            Step("Weights on one other token, from the model's pair weights",
-                 sp.Matrix([eq.token_weights("exp", "usa", eq.m, eq.rho)[1],
-                            eq.token_weights("exp", "sa", eq.m, eq.rho)[1]])),
+            Step(
+                "Velocity of token i at an equiangular configuration: "
+                "v_i = A x_i + B sum_{j != i} x_j, A and B sums over heads of "
+                "m_h times the self and other weights"
+            ),
+            Step(
+                "Pair rate <x_i', x_k> + <x_i, x_k'> through Gram entries only "
+                "(the self coefficient A cancels)",
+                sp.factor(rate),
+            ),
+            Step(
+                "Weights on one other token, from the model's pair weights",
+                sp.Matrix(
+                    [
+                        eq.token_weights("exp", "usa", eq.m, eq.rho)[1],
+                        eq.token_weights("exp", "sa", eq.m, eq.rho)[1],
+                    ]
+                ),
+            ),
             Step("Reduced rate, usa exp", eq.head_rate("exp", "usa")),
             Step("Reduced rate, sa exp", eq.head_rate("exp", "sa")),
             Step("Reduced rate, usa relu", eq.head_rate("relu", "usa")),
             Step("Reduced rate, sa relu", eq.head_rate("relu", "sa")),
             Step("Self weight of one softmax exp head", eq.self_weight()),
-            Step("Critical inverse temperature: sympy.solve(a = 1/2, beta)",
-                 eq.critical_beta()),
-            Step("Mixed-sign usa exp heads (m_+, -mu): interior equilibrium",
-                 eq.mixed_equilibrium()),
+            Step(
+                "Critical inverse temperature: sympy.solve(a = 1/2, beta)",
+                eq.critical_beta(),
+            ),
+            Step(
+                "Mixed-sign usa exp heads (m_+, -mu): interior equilibrium",
+                eq.mixed_equilibrium(),
+            ),
             Step("Threshold for clustering from rho_0", eq.mixed_threshold()),
         ]
 
     def figures(self, ctx: Context, evidence) -> list[Figure]:
-        return [_figure_trajectories(), _figure_clustering_time(ctx),
-                _figure_heatmap(ctx)]
+        return [
+            _figure_trajectories(),
+            _figure_clustering_time(ctx),
+            _figure_heatmap(ctx),
+        ]
 
     def scope(self, status: Status, evidence) -> str:
         return (
@@ -695,8 +890,7 @@ class EquiangularReduction(Claim):
 
 def _mixed_threshold(ms, r0: float) -> float:
     """The derived threshold of :func:`symbolic.equiangular.mixed_threshold`."""
-    expr = eq.mixed_threshold().subs({eq.m_plus: ms[0], eq.mu: -ms[1],
-                                      eq.rho_0: r0})
+    expr = eq.mixed_threshold().subs({eq.m_plus: ms[0], eq.mu: -ms[1], eq.rho_0: r0})
     return float(expr)
 
 
@@ -717,28 +911,44 @@ def _certify_mixed(digits: int) -> list[dict]:
     old = flint.ctx.prec
     flint.ctx.prec = bits
     try:
+
         def pull(h, b, r):
             return sum((arb(v) * (arb(b) * arb(v) * r).exp() for v in h), arb(0))
 
         heads = (m_p, -mu_v)
-        star = api.flint_evaluate(eq.mixed_equilibrium(),
-                                  {eq.m_plus: m_p, eq.mu: mu_v, beta: b_v})
+        star = api.flint_evaluate(
+            eq.mixed_equilibrium(), {eq.m_plus: m_p, eq.mu: mu_v, beta: b_v}
+        )
         lo, hi = to_decimal_interval(star, digits + 2)
         below = pull(heads, b_v, arb(lo))
         above = pull(heads, b_v, arb(hi))
-        rows.append({"quantity": "rho*", "m_+": m_p, "mu": mu_v, "beta": b_v,
-                     "enclosure": [lo, hi],
-                     "certified": bool(below < 0 and above > 0)})
-        thr = api.flint_evaluate(eq.mixed_threshold(),
-                                 {eq.m_plus: m_p, eq.mu: mu_v,
-                                  eq.rho_0: r0_v})
+        rows.append(
+            {
+                "quantity": "rho*",
+                "m_+": m_p,
+                "mu": mu_v,
+                "beta": b_v,
+                "enclosure": [lo, hi],
+                "certified": bool(below < 0 and above > 0),
+            }
+        )
+        thr = api.flint_evaluate(
+            eq.mixed_threshold(), {eq.m_plus: m_p, eq.mu: mu_v, eq.rho_0: r0_v}
+        )
         lo, hi = to_decimal_interval(thr, digits + 2)
         r0b = arb(flint.fmpq(r0_v.numerator, r0_v.denominator))
         below = pull(heads, arb(lo), r0b)
         above = pull(heads, arb(hi), r0b)
-        rows.append({"quantity": "mixed threshold", "m_+": m_p, "mu": mu_v,
-                     "rho0": str(r0_v), "enclosure": [lo, hi],
-                     "certified": bool(below < 0 and above > 0)})
+        rows.append(
+            {
+                "quantity": "mixed threshold",
+                "m_+": m_p,
+                "mu": mu_v,
+                "rho0": str(r0_v),
+                "enclosure": [lo, hi],
+                "certified": bool(below < 0 and above > 0),
+            }
+        )
     finally:
         flint.ctx.prec = old
     return rows
@@ -751,19 +961,43 @@ def _figure_trajectories() -> Figure:
     for kernel, norm in _VARIANTS:
         ms = [0.8, 1.5]
         F = api.reduced_rate(kernel, norm, n_tok, ms, b, backend="numpy")
-        red = solve_ivp(lambda _, y: [float(F(y[0]))], (0, t_end), [r0],
-                        t_eval=times, rtol=1e-12, atol=1e-14, method="DOP853")
-        traj = numeric.integrate(api.equiangular_tokens(n_tok, r0),
-                                 api.scalar_heads(ms, n_tok), b, t_end,
-                                 kernel=kernel, norm=norm, t_eval=times)
+        red = solve_ivp(
+            lambda _, y: [float(F(y[0]))],
+            (0, t_end),
+            [r0],
+            t_eval=times,
+            rtol=1e-12,
+            atol=1e-14,
+            method="DOP853",
+        )
+        traj = numeric.integrate(
+            api.equiangular_tokens(n_tok, r0),
+            api.scalar_heads(ms, n_tok),
+            b,
+            t_end,
+            kernel=kernel,
+            norm=norm,
+            t_eval=times,
+        )
         part = np.einsum("td,td->t", traj.X[:, 0], traj.X[:, 1])
-        series.append({"label": f"{kernel}/{norm} reduced ODE", "x": times,
-                       "y": red.y[0]})
-        series.append({"label": f"{kernel}/{norm} particles", "x": times, "y": part,
-                       "style": "markers"})
+        series.append(
+            {"label": f"{kernel}/{norm} reduced ODE", "x": times, "y": red.y[0]}
+        )
+        series.append(
+            {
+                "label": f"{kernel}/{norm} particles",
+                "x": times,
+                "y": part,
+                "style": "markers",
+            }
+        )
     return Figure(
-        id="C4-rho-t", title=f"rho(t): reduced ODE vs particles (n = d = {n_tok}, "
-        f"m = (0.8, 1.5), beta = {b})", xlabel="t", ylabel="rho(t)", series=series,
+        id="C4-rho-t",
+        title=f"rho(t): reduced ODE vs particles (n = d = {n_tok}, "
+        f"m = (0.8, 1.5), beta = {b})",
+        xlabel="t",
+        ylabel="rho(t)",
+        series=series,
         caption="Lines: the reduced equation; markers: <x_1, x_2> of the particle "
         "system started equiangular.",
     )
@@ -773,15 +1007,23 @@ def _figure_clustering_time(ctx) -> Figure:
     n_tok, r0, r1 = 16, 0.2, 0.99
     bc = _beta_c(n_tok, 1.0, r0)
     betas = np.linspace(1e-9, 3 * bc, ctx.samples(31, 61))
-    Ts = [_Tquad_float(api.reduced_rate("exp", "sa", n_tok, [1.0], b,
-                                        backend="numpy"), r0, r1) for b in betas]
+    Ts = [
+        _Tquad_float(
+            api.reduced_rate("exp", "sa", n_tok, [1.0], b, backend="numpy"), r0, r1
+        )
+        for b in betas
+    ]
     bound = 2 * (n_tok - 1) / n_tok * Ts[0]
     return Figure(
-        id="C4-clustering-time", title=f"Clustering time T(beta), sa exp, n={n_tok}, "
-        f"m=1, rho_0={r0} -> {r1}", xlabel="beta", ylabel="T", logy=True,
-        series=[{"label": "T(beta)", "x": betas, "y": Ts},
-                {"label": "2(n-1)/n T(0)", "x": [betas[0], betas[-1]],
-                 "y": [bound, bound]}],
+        id="C4-clustering-time",
+        title=f"Clustering time T(beta), sa exp, n={n_tok}, m=1, rho_0={r0} -> {r1}",
+        xlabel="beta",
+        ylabel="T",
+        logy=True,
+        series=[
+            {"label": "T(beta)", "x": betas, "y": Ts},
+            {"label": "2(n-1)/n T(0)", "x": [betas[0], betas[-1]], "y": [bound, bound]},
+        ],
         marks=[{"axis": "x", "at": bc, "label": "beta_c(rho_0)"}],
         caption="Below beta_c the time stays under the bound; above it grows "
         "exponentially.",
@@ -796,17 +1038,32 @@ def _figure_heatmap(ctx) -> Figure:
     Z, crossing = [], []
     for b in betas:
         F = api.reduced_rate("exp", "sa", n_tok, [1.0], b, backend="numpy")
-        sol = solve_ivp(lambda _, y: [float(F(y[0]))], (0, times[-1]), [r0],
-                        t_eval=times, rtol=1e-10, atol=1e-12, method="DOP853")
+        sol = solve_ivp(
+            lambda _, y: [float(F(y[0]))],
+            (0, times[-1]),
+            [r0],
+            t_eval=times,
+            rtol=1e-10,
+            atol=1e-12,
+            method="DOP853",
+        )
         Z.append(list(sol.y[0]))
         crossing.append(_Tquad_float(F, r0, level))
     inside = [(T, b) for T, b in zip(crossing, betas) if T <= times[-1]]
     return Figure(
-        id="C4-heatmap", title=f"rho_beta(t), sa exp, n={n_tok}, m=1, rho_0={r0}",
-        xlabel="t", ylabel="beta", kind="heatmap",
+        id="C4-heatmap",
+        title=f"rho_beta(t), sa exp, n={n_tok}, m=1, rho_0={r0}",
+        xlabel="t",
+        ylabel="beta",
+        kind="heatmap",
         grid={"x": list(times), "y": list(betas), "z": Z},
-        series=[{"label": f"level set rho = {level}", "x": [p[0] for p in inside],
-                 "y": [p[1] for p in inside]}],
+        series=[
+            {
+                "label": f"level set rho = {level}",
+                "x": [p[0] for p in inside],
+                "y": [p[1] for p in inside],
+            }
+        ],
         marks=[{"axis": "y", "at": bc, "label": "beta_c(rho_0)"}],
         caption="Each row solves the reduced equation at one beta; the curve is "
         "the clustering time to 1 - delta.",

@@ -50,9 +50,17 @@ CASES = [
 ]
 
 
-def clustering_rates(kernel: str, norm: str, scalars, *, digits: int = 40,
-                     n_tokens: int = N_TOKENS, beta_=BETA, rho0=RHO_0,
-                     rho1=RHO_1) -> dict:
+def clustering_rates(
+    kernel: str,
+    norm: str,
+    scalars,
+    *,
+    digits: int = 40,
+    n_tokens: int = N_TOKENS,
+    beta_=BETA,
+    rho0=RHO_0,
+    rho1=RHO_1,
+) -> dict:
     """``kappa`` of the multi-head rate and of each head, by mpmath quadrature.
 
     Returns
@@ -71,18 +79,31 @@ def clustering_rates(kernel: str, norm: str, scalars, *, digits: int = 40,
     one = eq.head_rate_function(kernel, norm, "mpmath")
     with mpmath.workdps(digits + 10):
         b = mpmath.mpf(beta_)
-        T, err = api.clustering_time(kernel, norm, n_tokens, scalars, beta_, rho0,
-                                     rho1, digits=digits)
+        T, err = api.clustering_time(
+            kernel, norm, n_tokens, scalars, beta_, rho0, rho1, digits=digits
+        )
         heads, worst = [], err / T
         for mh in scalars:
             Th, eh = api.clustering_time(
-                kernel, norm, n_tokens, [mh], beta_, rho0, rho1, digits=digits,
-                F=lambda r, mh=mpmath.mpf(mh): one(r, b, n_tokens, mh))
+                kernel,
+                norm,
+                n_tokens,
+                [mh],
+                beta_,
+                rho0,
+                rho1,
+                digits=digits,
+                F=lambda r, mh=mpmath.mpf(mh): one(r, b, n_tokens, mh),
+            )
             heads.append(1 / Th)
             worst = max(worst, eh / Th)
         total = 1 / T
-        return {"total": total, "heads": heads, "margin": total - mpmath.fsum(heads),
-                "error": worst}
+        return {
+            "total": total,
+            "heads": heads,
+            "margin": total - mpmath.fsum(heads),
+            "error": worst,
+        }
 
 
 def _positive_branch(kernel, norm):
@@ -108,14 +129,20 @@ def _certified_rates(kernel, norm, scalars, bits: int) -> dict:
         def kappa(expr):
             integral = acb.integral(
                 lambda x, _: 1 / api.flint_evaluate(expr, {eq.rho: x}, complex=True),
-                a, b)
+                a,
+                b,
+            )
             return 1 / integral.real
 
         heads = [kappa(p) for p in parts]
         total = kappa(sp.Add(*parts))
         margin = total - sum(heads[1:], heads[0])
-        return {"total": total, "heads": heads, "margin": margin,
-                "margin_interval": to_decimal_interval(margin, 12)}
+        return {
+            "total": total,
+            "heads": heads,
+            "margin": margin,
+            "margin_interval": to_decimal_interval(margin, 12),
+        }
     finally:
         flint.ctx.prec = old
 
@@ -145,13 +172,21 @@ class SuperAdditiveRates(Claim):
         for H in sizes:
             F = sp.symbols(f"F1:{H + 1}", positive=True)
             c = sp.symbols(f"c1:{H + 1}", positive=True)
-            lhs = sp.Add(*F) * sp.Add(*[ci**2 / Fi for ci, Fi in zip(c, F)]) \
+            lhs = (
+                sp.Add(*F) * sp.Add(*[ci**2 / Fi for ci, Fi in zip(c, F)])
                 - sp.Add(*c) ** 2
-            rhs = sp.Add(*[(c[h] * F[k] - c[k] * F[h]) ** 2 / (F[h] * F[k])
-                           for h in range(H) for k in range(h + 1, H)])
+            )
+            rhs = sp.Add(
+                *[
+                    (c[h] * F[k] - c[k] * F[h]) ** 2 / (F[h] * F[k])
+                    for h in range(H)
+                    for k in range(h + 1, H)
+                ]
+            )
             ok &= eq.is_identity(lhs, rhs)
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             f"pointwise (sum F_h)(sum c_h^2 / F_h) - (sum c_h)^2 = sum_{{h<k}} "
             f"(c_h F_k - c_k F_h)^2 / (F_h F_k) >= 0, exact for H in {sizes}; with "
             "c_h = kappa[F_h], integrating 1/sum F_h against it gives "
@@ -169,8 +204,9 @@ class SuperAdditiveRates(Claim):
         g = {"usa": beta * eq.m, "sa": beta * eq.m * E / (E + n - 1)}
         for kernel, norm in eq.VARIANTS:
             F = _positive_branch(kernel, norm)
-            slope = sp.diff(sp.log(F.subs(eq.m, m1)), eq.rho) \
-                - sp.diff(sp.log(F.subs(eq.m, m2)), eq.rho)
+            slope = sp.diff(sp.log(F.subs(eq.m, m1)), eq.rho) - sp.diff(
+                sp.log(F.subs(eq.m, m2)), eq.rho
+            )
             if kernel == "relu":
                 ok &= eq.is_identity(slope, 0)
                 findings[f"{kernel}/{norm}"] = "0"
@@ -179,14 +215,18 @@ class SuperAdditiveRates(Claim):
                 ok &= eq.is_identity(slope, claimed)
                 findings[f"{kernel}/{norm}"] = str(sp.simplify(claimed))
         # g is strictly increasing in m > 0 for sa (for usa it is linear)
-        pos = {eq.m: sp.Symbol("m", positive=True), beta: sp.Symbol("b", positive=True),
-               n: sp.Symbol("N", positive=True) + 1,
-               eq.rho: 1 - sp.Symbol("q", positive=True)}
+        pos = {
+            eq.m: sp.Symbol("m", positive=True),
+            beta: sp.Symbol("b", positive=True),
+            n: sp.Symbol("N", positive=True) + 1,
+            eq.rho: 1 - sp.Symbol("q", positive=True),
+        }
         dg_pos = sp.factor(sp.diff(g["sa"], eq.m).subs(pos))
         increasing = bool(dg_pos.is_positive)
         ok &= increasing
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             "relu heads: F_h / F_k is constant in rho (exactly additive); exp "
             "heads: d/drho log(F_h / F_k) = g(m_h) - g(m_k) with g strictly "
             "increasing in m > 0 (usa: g = beta m; sa: g = beta m E / (E + n - 1), "
@@ -206,8 +246,11 @@ class SuperAdditiveRates(Claim):
             total = sp.Add(*parts)
             for at in (0, 1):
                 v_t, s_t = [sp.diff(total, eq.rho, k).subs(eq.rho, at) for k in (0, 1)]
-                v_h = [sp.diff(p, eq.rho, k).subs(eq.rho, at) for k in (0, 1)
-                       for p in parts]
+                v_h = [
+                    sp.diff(p, eq.rho, k).subs(eq.rho, at)
+                    for k in (0, 1)
+                    for p in parts
+                ]
                 ok &= sp.expand(v_t - sp.Add(*v_h[:3])) == 0
                 ok &= sp.expand(s_t - sp.Add(*v_h[3:])) == 0
             # the linearisation at rho = 1 is lambda (1 - rho): kappa is linear in
@@ -227,13 +270,17 @@ class SuperAdditiveRates(Claim):
         def kappa_affine(a, b):
             return sp.expand(a / eps * shape.subs(x, b * eps / a))
 
-        gap = kappa_affine(a_[0] + a_[1], b_[0] + b_[1]) \
-            - kappa_affine(a_[0], b_[0]) - kappa_affine(a_[1], b_[1])
+        gap = (
+            kappa_affine(a_[0] + a_[1], b_[0] + b_[1])
+            - kappa_affine(a_[0], b_[0])
+            - kappa_affine(a_[1], b_[1])
+        )
         gap = sp.expand(gap)
         ok &= all(sp.cancel(gap.coeff(eps, k)) == 0 for k in (-1, 0))
         lead = sp.factor(gap.coeff(eps, 1)) * eps
         return Evidence(
-            Kind.SYMBOLIC, ok,
+            Kind.SYMBOLIC,
+            ok,
             "values and slopes of sum_h F_h at rho = 0 and rho = 1 are the sums "
             "of the heads' (all four variants, H = 3); the clustering rate of the "
             "linearisation at rho = 1, lambda / log((1-rho_0)/(1-rho_1)), is "
@@ -260,11 +307,18 @@ class SuperAdditiveRates(Claim):
                     ok &= rel > 100 * noise
                 else:
                     ok &= abs(rel) <= noise
-            rows.append({"case": label, "kappa_total": mpmath.nstr(out["total"], 20),
-                         "sum_kappa_heads": mpmath.nstr(mpmath.fsum(out["heads"]), 20),
-                         "relative_margin": mpmath.nstr(rel, 6), "strict": strict})
+            rows.append(
+                {
+                    "case": label,
+                    "kappa_total": mpmath.nstr(out["total"], 20),
+                    "sum_kappa_heads": mpmath.nstr(mpmath.fsum(out["heads"]), 20),
+                    "relative_margin": mpmath.nstr(rel, 6),
+                    "strict": strict,
+                }
+            )
         return Evidence(
-            Kind.HIGH_PRECISION, ok,
+            Kind.HIGH_PRECISION,
+            ok,
             f"{digits}-digit mpmath quadrature (n = {N_TOKENS}, beta = {BETA}, "
             f"rho: {RHO_0} -> {RHO_1}): kappa[sum F_h] exceeds sum kappa[F_h] for "
             "heterogeneous exp heads (relative margins "
@@ -283,27 +337,48 @@ class SuperAdditiveRates(Claim):
             quad = clustering_rates(kernel, norm, ms, digits=20)
 
             def kappa(scalars):
-                F = api.reduced_rate(kernel, norm, N_TOKENS, scalars, BETA,
-                                     backend="numpy")
-                t_guess = float(np.trapezoid(1 / F(np.linspace(r0, r1, 2001)),
-                                             np.linspace(r0, r1, 2001)))
-                out = api.particle_clustering_time(kernel, norm, N_TOKENS, scalars,
-                                                   float(BETA), r0, r1,
-                                                   t_max=1.3 * t_guess)
+                F = api.reduced_rate(
+                    kernel, norm, N_TOKENS, scalars, BETA, backend="numpy"
+                )
+                t_guess = float(
+                    np.trapezoid(
+                        1 / F(np.linspace(r0, r1, 2001)), np.linspace(r0, r1, 2001)
+                    )
+                )
+                out = api.particle_clustering_time(
+                    kernel,
+                    norm,
+                    N_TOKENS,
+                    scalars,
+                    float(BETA),
+                    r0,
+                    r1,
+                    t_max=1.3 * t_guess,
+                )
                 return 1 / out["T"]
 
             total = kappa(ms)
             heads = [kappa([mh]) for mh in ms]
             margin = total - sum(heads)
-            worst = max(worst, abs(total - float(quad["total"])) / total,
-                        *[abs(h - float(q)) / h for h, q in zip(heads, quad["heads"])])
+            worst = max(
+                worst,
+                abs(total - float(quad["total"])) / total,
+                *[abs(h - float(q)) / h for h, q in zip(heads, quad["heads"])],
+            )
             ok &= (margin > 0) if strict else abs(margin) < 1e-8 * total
-            rows.append({"case": label, "kappa_total": total,
-                         "sum_kappa_heads": sum(heads), "margin": margin})
+            rows.append(
+                {
+                    "case": label,
+                    "kappa_total": total,
+                    "sum_kappa_heads": sum(heads),
+                    "margin": margin,
+                }
+            )
         ok &= worst <= 1e-8
         margins = ", ".join(f"{r['margin']:.6g}" for r in rows)
         return Evidence(
-            Kind.NUMERIC, ok,
+            Kind.NUMERIC,
+            ok,
             f"clustering times of particle simulations (n = d = {N_TOKENS}, "
             f"DOP853) give the same kappas as quadrature to {worst:.1e} and the "
             f"same margins: {margins}",
@@ -321,11 +396,17 @@ class SuperAdditiveRates(Claim):
                 ok &= bool(margin > 0)
             else:
                 ok &= bool(margin.contains(0)) and float(margin.rad()) < 1e-25
-            rows.append({"case": label,
-                         "margin_enclosure": list(out["margin_interval"]),
-                         "strict": strict, "certified_positive": bool(margin > 0)})
+            rows.append(
+                {
+                    "case": label,
+                    "margin_enclosure": list(out["margin_interval"]),
+                    "strict": strict,
+                    "certified_positive": bool(margin > 0),
+                }
+            )
         return Evidence(
-            Kind.CERTIFIED, ok,
+            Kind.CERTIFIED,
+            ok,
             "rigorous enclosures by flint.acb.integral (Petras' method, error "
             f"bounds included, {bits}-bit balls) of every 1/F integral: the margin "
             f"kappa[sum F_h] - sum kappa[F_h] lies in {rows[0]['margin_enclosure']} "
@@ -341,38 +422,63 @@ class SuperAdditiveRates(Claim):
     def derivation(self) -> list[Step]:
         F, c = sp.symbols("F1:3", positive=True), sp.symbols("c1:3", positive=True)
         return [
-            Step("Per-head term of the reduced rate, sa exp",
-                 eq.head_rate("exp", "sa")),
+            Step(
+                "Per-head term of the reduced rate, sa exp", eq.head_rate("exp", "sa")
+            ),
             Step("Per-head term, usa exp", eq.head_rate("exp", "usa")),
-            Step("Lagrange identity (two heads), pointwise in rho",
-                 sp.Eq((F[0] + F[1]) * (c[0] ** 2 / F[0] + c[1] ** 2 / F[1])
-                       - (c[0] + c[1]) ** 2,
-                       (c[0] * F[1] - c[1] * F[0]) ** 2 / (F[0] * F[1]))),
-            Step("With c_h = kappa[F_h] and integration over [rho_0, rho_1]: "
-                 "(sum kappa_h)^2 / kappa[sum F] <= sum kappa_h"),
-            Step("Relu heads are proportional: F_h / F_1 does not depend on rho",
-                 sp.simplify(_positive_branch("relu", "usa").subs(eq.m, 2)
-                             / _positive_branch("relu", "usa"))),
+            Step(
+                "Lagrange identity (two heads), pointwise in rho",
+                sp.Eq(
+                    (F[0] + F[1]) * (c[0] ** 2 / F[0] + c[1] ** 2 / F[1])
+                    - (c[0] + c[1]) ** 2,
+                    (c[0] * F[1] - c[1] * F[0]) ** 2 / (F[0] * F[1]),
+                ),
+            ),
+            Step(
+                "With c_h = kappa[F_h] and integration over [rho_0, rho_1]: "
+                "(sum kappa_h)^2 / kappa[sum F] <= sum kappa_h"
+            ),
+            Step(
+                "Relu heads are proportional: F_h / F_1 does not depend on rho",
+                sp.simplify(
+                    _positive_branch("relu", "usa").subs(eq.m, 2)
+                    / _positive_branch("relu", "usa")
+                ),
+            ),
         ]
 
     def figures(self, ctx: Context, evidence) -> list[Figure]:
-        ev = next((e for e in evidence if e.name == "quadrature_rates"
-                   and not e.error), None)
+        ev = next(
+            (e for e in evidence if e.name == "quadrature_rates" and not e.error), None
+        )
         if ev is None:
             return []
         cases = ev.figures["cases"]
         labels = [c["case"] for c in cases]
-        return [Figure(
-            id="C5-kappa", title=f"Clustering rates: heads together vs the sum of "
-            f"single heads (n = {N_TOKENS}, beta = {BETA}, rho {RHO_0} -> {RHO_1})",
-            xlabel="head set", ylabel="kappa", kind="bars",
-            series=[{"label": "kappa[sum_h F_h]", "x": labels,
-                     "y": [float(c["kappa_total"]) for c in cases]},
-                    {"label": "sum_h kappa[F_h]", "x": labels,
-                     "y": [float(c["sum_kappa_heads"]) for c in cases]}],
-            caption="Heterogeneous exp heads cluster faster together than the sum "
-            "of their rates; equal exp heads and relu heads add exactly.",
-        )]
+        return [
+            Figure(
+                id="C5-kappa",
+                title=f"Clustering rates: heads together vs the sum of "
+                f"single heads (n = {N_TOKENS}, beta = {BETA}, rho {RHO_0} -> {RHO_1})",
+                xlabel="head set",
+                ylabel="kappa",
+                kind="bars",
+                series=[
+                    {
+                        "label": "kappa[sum_h F_h]",
+                        "x": labels,
+                        "y": [float(c["kappa_total"]) for c in cases],
+                    },
+                    {
+                        "label": "sum_h kappa[F_h]",
+                        "x": labels,
+                        "y": [float(c["sum_kappa_heads"]) for c in cases],
+                    },
+                ],
+                caption="Heterogeneous exp heads cluster faster together than the sum "
+                "of their rates; equal exp heads and relu heads add exactly.",
+            )
+        ]
 
     def scope(self, status: Status, evidence) -> str:
         return (

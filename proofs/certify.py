@@ -49,8 +49,15 @@ def certify_rate(
     b = float(beta) if np.ndim(beta) == 0 else [float(v) for v in beta]
     # a user kernel reaches the certifier as its SymPy phi and Phi
     model_kernel = kernel if kernel in ("exp", "relu") else get_kernel(kernel)
-    rates = _arb.rates(X.tolist(), M.tolist(), b, kernel=model_kernel, norm=norm,
-                       geometry=geometry, prec=prec)
+    rates = _arb.rates(
+        X.tolist(),
+        M.tolist(),
+        b,
+        kernel=model_kernel,
+        norm=norm,
+        geometry=geometry,
+        prec=prec,
+    )
     ball = rates[quantity][head] if quantity == "dE_h/dt" else rates[quantity]
 
     lo, hi = _arb.to_decimal_interval(ball, digits=30)

@@ -60,8 +60,10 @@ def symbolic_budget(what: str):
     timer, so it applies in the main thread on POSIX and nowhere else.
     """
     seconds = float(SYMBOLIC_SECONDS)
-    usable = (hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
     if not usable or seconds <= 0:
         yield
         return
@@ -112,8 +114,7 @@ def _build() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"proofs.commands.{name}")
-        command = sub.add_parser(module.NAME, help=module.HELP,
-                                 description=module.HELP)
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(command)
         command.set_defaults(_run=module.run)
     return parser
@@ -173,8 +174,10 @@ def _main(argv, debug: bool) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
             raise
-        print(f"headflow: internal error: {type(exc).__name__}: {_one_line(exc)}",
-              file=sys.stderr)
+        print(
+            f"headflow: internal error: {type(exc).__name__}: {_one_line(exc)}",
+            file=sys.stderr,
+        )
         return 1
 
 

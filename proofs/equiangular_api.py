@@ -94,8 +94,11 @@ def _exact(value, name: str) -> Fraction:
         # the decimal the float prints as: 0.1 means 1/10
         return Fraction(repr(float(value)))
     if isinstance(value, (Fraction, sp.Rational)):
-        return Fraction(int(sp.numer(value)), int(sp.denom(value))) \
-            if isinstance(value, sp.Rational) else value
+        return (
+            Fraction(int(sp.numer(value)), int(sp.denom(value)))
+            if isinstance(value, sp.Rational)
+            else value
+        )
     if isinstance(value, str):
         # bound the decimal exponent before Fraction builds 10**exponent
         text = value.strip()
@@ -103,10 +106,15 @@ def _exact(value, name: str) -> Fraction:
         ratio = re.fullmatch(r"[+-]?\d+\s*/\s*\d+", text)
         if (match is None and ratio is None) or len(text) > 200:
             raise InvalidArgumentError(
-                name, value, "must be a decimal number such as 0.25 or 1e-3, "
-                "or a ratio such as 1/3"
+                name,
+                value,
+                "must be a decimal number such as 0.25 or 1e-3, or a ratio such as 1/3",
             )
-        if match is not None and match.group(2) and abs(int(match.group(2)[1:])) > _MAX_EXPONENT:
+        if (
+            match is not None
+            and match.group(2)
+            and abs(int(match.group(2)[1:])) > _MAX_EXPONENT
+        ):
             raise InvalidArgumentError(
                 name, value, f"decimal exponents must lie within +-{_MAX_EXPONENT}"
             )
@@ -148,8 +156,9 @@ def _inner(value, n: int, name: str, *, below_one: bool = False) -> Fraction:
     if r < low or r > 1 or (below_one and r == 1):
         top = "1)" if below_one else "1]"
         raise InvalidArgumentError(
-            name, value, f"must lie in [-1/(n-1), {top} = [{float(low):.6g}, {top} "
-            f"for n = {n}"
+            name,
+            value,
+            f"must lie in [-1/(n-1), {top} = [{float(low):.6g}, {top} for n = {n}",
         )
     return r
 
@@ -187,7 +196,9 @@ def _scalars(m, kernel: str) -> list[Fraction]:
     values = [_exact(v, "m") for v in items]
     if kernel == "relu" and any(v <= 0 for v in values):
         raise InvalidArgumentError(
-            "m", m, "relu heads need positive scalars m_h > 0",
+            "m",
+            m,
+            "relu heads need positive scalars m_h > 0",
             "use kernel='exp' for heads of either sign",
         )
     return values
@@ -304,7 +315,9 @@ def flint_evaluate(expr, values: dict, *, complex: bool = False):
         if isinstance(e, sp.log):
             return walk(e.args[0]).log()
         raise InvalidArgumentError(
-            "expr", e, "has a node flint_evaluate cannot evaluate",
+            "expr",
+            e,
+            "has a node flint_evaluate cannot evaluate",
             "use numbers, symbols, +, *, powers, exp, log, sqrt",
         )
 
@@ -321,8 +334,7 @@ def _head_rate(kernel: str, norm: str, backend: str):
     return eq.head_rate_function(kernel, norm, backend)
 
 
-def reduced_rate(kernel: str, norm: str, n: int, m, beta, *,
-                 backend: str = "mpmath"):
+def reduced_rate(kernel: str, norm: str, n: int, m, beta, *, backend: str = "mpmath"):
     """``F(rho) = sum_h F_h(rho)``, the reduced rate, as a callable.
 
     With ``backend="mpmath"`` the parameters are read at the caller's working
@@ -355,8 +367,9 @@ def reduced_rate(kernel: str, norm: str, n: int, m, beta, *,
     return F_mp
 
 
-def reduced_solution(kernel: str, norm: str, n: int, m, beta, rho0, t, *,
-                     digits: int = 30) -> dict:
+def reduced_solution(
+    kernel: str, norm: str, n: int, m, beta, rho0, t, *, digits: int = 30
+) -> dict:
     """``rho(t)`` from the reduced equation with :func:`solve_ivp_mp`.
 
     The result is checked independently: the quadrature
@@ -383,9 +396,13 @@ def reduced_solution(kernel: str, norm: str, n: int, m, beta, rho0, t, *,
         r0 = _mpf(_exact(rho0, "rho0"))
         t_end = _mpf(_exact(t, "t"))
         if t_end == 0 or F(r0) == 0:
-            return dict(rho=r0, digits=work, solver_digits=work,
-                        quadrature_digits=None,
-                        message="stationary start: rho stays at rho0")
+            return dict(
+                rho=r0,
+                digits=work,
+                solver_digits=work,
+                quadrature_digits=None,
+                message="stationary start: rho stays at rho0",
+            )
     _check_work(F, n, t_end, kernel, norm)
 
     def rhs(_, y):
@@ -393,16 +410,26 @@ def reduced_solution(kernel: str, norm: str, n: int, m, beta, rho0, t, *,
         # NaN makes the integrator retry with smaller steps
         return [F(y[0]) if abs(y[0]) <= 2 else mpmath.nan]
 
-    sol = solve_ivp_mp(rhs, (0, _exact(t, "t")), [_exact(rho0, "rho0")],
-                       digits=digits)
+    sol = solve_ivp_mp(rhs, (0, _exact(t, "t")), [_exact(rho0, "rho0")], digits=digits)
     with mpmath.workdps(work):
         r_t = sol.y[-1][0]
         quad_digits = _quadrature_digits(
-            F, r0, r_t, t_end, work, _singular_points(kernel, n),
-            _pieces(beta, m, r_t - r0))
+            F,
+            r0,
+            r_t,
+            t_end,
+            work,
+            _singular_points(kernel, n),
+            _pieces(beta, m, r_t - r0),
+        )
     found = [sol.digits_achieved] + ([quad_digits] if quad_digits is not None else [])
-    return dict(rho=r_t, digits=min(found), solver_digits=sol.digits_achieved,
-                quadrature_digits=quad_digits, message=sol.message)
+    return dict(
+        rho=r_t,
+        digits=min(found),
+        solver_digits=sol.digits_achieved,
+        quadrature_digits=quad_digits,
+        message=sol.message,
+    )
 
 
 #: Largest stiffness x time for which the high-precision integrations run.
@@ -429,8 +456,7 @@ def _check_work(F, n: int, t_end, kernel: str, norm: str) -> None:
         )
 
 
-def _quadrature_digits(F, r0, r_t, t_end, work: int, singular, pieces
-                       ) -> int | None:
+def _quadrature_digits(F, r0, r_t, t_end, work: int, singular, pieces) -> int | None:
     """Digits of ``rho(t)`` confirmed by ``int d rho / F = t``."""
     if r_t == r0:
         return None
@@ -456,8 +482,9 @@ def _breakpoints(a, b, singular: Sequence = (), pieces: int = 1) -> list:
     points = {a + w * k / pieces for k in range(pieces + 1)}
     for end, sign in ((a, 1), (b, -1)):
         near = min([abs(end - z) for z in singular] + [abs(w)])
-        levels = 2 + (int(mpmath.ceil(mpmath.log(abs(w) / near, 8)))
-                      if 0 < near < abs(w) else 0)
+        levels = 2 + (
+            int(mpmath.ceil(mpmath.log(abs(w) / near, 8))) if 0 < near < abs(w) else 0
+        )
         for k in range(1, min(levels, 400)):
             points.add(end + sign * w * mpmath.mpf(8) ** -k)
     return sorted(points) if w > 0 else sorted(points, reverse=True)
@@ -475,8 +502,9 @@ def _pieces(beta, m, width) -> int:
     return max(1, min(200, math.ceil(scale * abs(float(width)) / 4)))
 
 
-def clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1, *,
-                    digits: int = 30, F=None) -> tuple[mpmath.mpf, mpmath.mpf]:
+def clustering_time(
+    kernel: str, norm: str, n: int, m, beta, rho0, rho1, *, digits: int = 30, F=None
+) -> tuple[mpmath.mpf, mpmath.mpf]:
     """``T = int_{rho0}^{rho1} d rho / F(rho)`` by mpmath quadrature.
 
     ``F`` may be given (any mpmath callable, e.g. one head's rate); by default
@@ -497,8 +525,9 @@ def clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1, *,
     F = F or reduced_rate(kernel, norm, n, m, beta)
     with mpmath.workdps(digits + _GUARD):
         a, b = _mpf(_exact(rho0, "rho0")), _mpf(_exact(rho1, "rho1"))
-        points = _breakpoints(a, b, _singular_points(kernel, n),
-                              _pieces(beta, _list(m), b - a))
+        points = _breakpoints(
+            a, b, _singular_points(kernel, n), _pieces(beta, _list(m), b - a)
+        )
         value, error = mpmath.quad(lambda r: 1 / F(r), points, error=True)
         return +value, +error
 
@@ -512,8 +541,10 @@ def clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1, *,
 def _root_functions(backend: str):
     R = eq.gram_root()
     args = (eq.rho, n_sym)
-    return (codegen.generate(R.alpha, args, backend),
-            codegen.generate(R.gamma, args, backend))
+    return (
+        codegen.generate(R.alpha, args, backend),
+        codegen.generate(R.gamma, args, backend),
+    )
 
 
 def equiangular_tokens(n: int, rho: float, d: int | None = None) -> np.ndarray:
@@ -558,8 +589,10 @@ def equiangular_tokens_mp(n: int, rho, d: int | None = None) -> list[list]:
     alpha, gamma = _root_functions("mpmath")
     r = _mpf(_inner(rho, n, "rho"))
     a, g = alpha(r, n), gamma(r, n)
-    return [[(a + g if i == j else g) if j < n else mpmath.mpf(0) for j in range(d)]
-            for i in range(n)]
+    return [
+        [(a + g if i == j else g) if j < n else mpmath.mpf(0) for j in range(d)]
+        for i in range(n)
+    ]
 
 
 def scalar_heads(m, d: int) -> np.ndarray:
@@ -604,8 +637,9 @@ def _velocity_arb(X: arb_mat, ms, b, n: int, kernel: str, norm: str) -> arb_mat:
 
 
 def _max_abs(A: arb_mat) -> float:
-    return max(abs(float(A[i, k].mid())) for i in range(A.nrows())
-               for k in range(A.ncols()))
+    return max(
+        abs(float(A[i, k].mid())) for i in range(A.nrows()) for k in range(A.ncols())
+    )
 
 
 def _extrapolation_step(f, y: arb_mat, H, K: int):
@@ -622,14 +656,26 @@ def _extrapolation_step(f, y: arb_mat, H, K: int):
         row = [z]
         for k in range(1, j + 1):
             ratio = arb(nj) / seq[j - k]
-            row.append(row[k - 1] + (row[k - 1] - table[j - 1][k - 1])
-                       * (1 / (ratio * ratio - 1)))
+            row.append(
+                row[k - 1]
+                + (row[k - 1] - table[j - 1][k - 1]) * (1 / (ratio * ratio - 1))
+            )
         table.append(row)
     return table[-1][-1].mid(), _max_abs(table[-1][-1] - table[-1][-2])
 
 
-def particle_solution(kernel: str, norm: str, n: int, m, beta, rho0, t, *,
-                      digits: int = 30, max_steps: int = 10_000) -> dict:
+def particle_solution(
+    kernel: str,
+    norm: str,
+    n: int,
+    m,
+    beta,
+    rho0,
+    t,
+    *,
+    digits: int = 30,
+    max_steps: int = 10_000,
+) -> dict:
     """Integrate the particle system started exactly equiangular, ``d = n``.
 
     The start is :func:`equiangular_tokens_mp`; the velocity is evaluated from
@@ -689,13 +735,23 @@ def particle_solution(kernel: str, norm: str, n: int, m, beta, rho0, t, *,
             H = float(h) * min(4.0, max(0.2, grow))
         G = y * y.transpose()
         pair = G[0, 1].mid()
-        spread = max(abs(float((G[i, k] - pair).mid())) for i in range(n)
-                     for k in range(n) if i != k)
+        spread = max(
+            abs(float((G[i, k] - pair).mid()))
+            for i in range(n)
+            for k in range(n)
+            if i != k
+        )
         drift = max(abs(float((G[i, i] - 1).mid())) for i in range(n))
         man, exp = pair.man_exp()
         rho_t = mpmath.mpf((int(man), int(exp)))
-    return dict(rho=rho_t, spread=spread, drift=drift, error=error, steps=steps,
-                evaluations=counter[0])
+    return dict(
+        rho=rho_t,
+        spread=spread,
+        drift=drift,
+        error=error,
+        steps=steps,
+        evaluations=counter[0],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -708,10 +764,21 @@ def _pair_rate(X, M, beta, kernel, norm) -> float:
     return float(V[0] @ X[1] + X[0] @ V[1])
 
 
-def particle_clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1,
-                             *, t_max: float, d: int | None = None,
-                             samples: int = 64, rtol: float = 1e-11,
-                             atol: float = 1e-14) -> dict:
+def particle_clustering_time(
+    kernel: str,
+    norm: str,
+    n: int,
+    m,
+    beta,
+    rho0,
+    rho1,
+    *,
+    t_max: float,
+    d: int | None = None,
+    samples: int = 64,
+    rtol: float = 1e-11,
+    atol: float = 1e-14,
+) -> dict:
     """First time ``<x_1, x_2>`` reaches ``rho1``, from a particle simulation.
 
     The tokens start at :func:`equiangular_tokens`; :func:`numeric.integrate`
@@ -736,14 +803,21 @@ def particle_clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1
     M = scalar_heads(m, d or n)
     X0 = equiangular_tokens(n, float(rho0), d)
     grid = np.linspace(0.0, float(t_max), samples)
-    traj = numeric.integrate(X0, M, beta, t_max, kernel=kernel, norm=norm,
-                             rtol=rtol, atol=atol, t_eval=grid)
+    traj = numeric.integrate(
+        X0, M, beta, t_max, kernel=kernel, norm=norm, rtol=rtol, atol=atol, t_eval=grid
+    )
     G = np.einsum("tid,tjd->tij", traj.X, traj.X)
     r = G[:, 0, 1]
     off = ~np.eye(n, dtype=bool)
     spread = float(np.max(np.abs(G[:, off] - r[:, None])))
-    out = dict(t=traj.t, rho=r, spread=spread, drift=traj.sphere_drift,
-               status=traj.status, T=math.inf)
+    out = dict(
+        t=traj.t,
+        rho=r,
+        spread=spread,
+        drift=traj.sphere_drift,
+        status=traj.status,
+        T=math.inf,
+    )
     rising = r[0] < rho1
     hit = np.nonzero(r >= rho1 if rising else r <= rho1)[0]
     if traj.status != 0 or hit.size == 0:
@@ -756,15 +830,23 @@ def particle_clustering_time(kernel: str, norm: str, n: int, m, beta, rho0, rho1
         if abs(step) <= 1e-15 * max(1.0, t_now):
             break
         if step > 0:
-            X = numeric.integrate(X / np.linalg.norm(X, axis=1, keepdims=True), M,
-                                  beta, step, kernel=kernel, norm=norm, rtol=rtol,
-                                  atol=atol).X[-1]
+            X = numeric.integrate(
+                X / np.linalg.norm(X, axis=1, keepdims=True),
+                M,
+                beta,
+                step,
+                kernel=kernel,
+                norm=norm,
+                rtol=rtol,
+                atol=atol,
+            ).X[-1]
             t_now += step
         else:
             # step back: restart from the grid point before the crossing
             t_now += step
-            X = numeric.integrate(X0, M, beta, t_now, kernel=kernel, norm=norm,
-                                  rtol=rtol, atol=atol).X[-1]
+            X = numeric.integrate(
+                X0, M, beta, t_now, kernel=kernel, norm=norm, rtol=rtol, atol=atol
+            ).X[-1]
     out["T"] = t_now
     return out
 
@@ -845,8 +927,9 @@ def critical_beta(n, m, rho, *, digits: int = 30, certify: bool = False) -> dict
     with mpmath.workdps(digits + _GUARD), _flint_bits(bits):
         man, exp = ball.mid().man_exp()
         value = mpmath.mpf((int(man), int(exp)))
-        out = dict(beta_c=_decimal(value, digits), digits=digits, n=n, m=str(m),
-                   rho=str(rho))
+        out = dict(
+            beta_c=_decimal(value, digits), digits=digits, n=n, m=str(m), rho=str(rho)
+        )
     if not certify:
         return out
 
@@ -864,14 +947,19 @@ def critical_beta(n, m, rho, *, digits: int = 30, certify: bool = False) -> dict
             below = _self_weight_minus_half(n, mb, rb, _ball(Fraction(lo), False))
             above = _self_weight_minus_half(n, mb, rb, _ball(Fraction(hi), False))
             certified = bool(below < 0 and above > 0)
-    out.update(enclosure=[lo, hi], width=_decimal(mpmath.mpf(width.numerator)
-                                                  / width.denominator, 3)
-               if width else "0", certified=certified)
+    out.update(
+        enclosure=[lo, hi],
+        width=_decimal(mpmath.mpf(width.numerator) / width.denominator, 3)
+        if width
+        else "0",
+        certified=certified,
+    )
     return out
 
 
-def equiangular(kernel, norm, n, m, beta, rho0, t, *, digits: int = 30,
-                particles: bool = False) -> dict:
+def equiangular(
+    kernel, norm, n, m, beta, rho0, t, *, digits: int = 30, particles: bool = False
+) -> dict:
     """``rho(t)`` for scalar heads at an equiangular start, to ``digits`` digits.
 
     Parameters
@@ -927,31 +1015,45 @@ def equiangular(kernel, norm, n, m, beta, rho0, t, *, digits: int = 30,
     _time(t)
     if particles and n > MAX_PARTICLE_TOKENS:
         raise InvalidArgumentError(
-            "n", n, f"the particle check supports n <= {MAX_PARTICLE_TOKENS}",
+            "n",
+            n,
+            f"the particle check supports n <= {MAX_PARTICLE_TOKENS}",
             "drop particles=True for larger n",
         )
     m_text = [str(v) for v in _list(m)]
     ms_str = [str(v) for v in ms]
-    beta_s, rho0_s, t_s = (str(_exact(v, name)) for v, name in
-                           ((beta, "beta"), (rho0, "rho0"), (t, "t")))
+    beta_s, rho0_s, t_s = (
+        str(_exact(v, name)) for v, name in ((beta, "beta"), (rho0, "rho0"), (t, "t"))
+    )
 
-    reduced = reduced_solution(kernel, norm, n, ms_str, beta_s, rho0_s, t_s,
-                               digits=digits)
+    reduced = reduced_solution(
+        kernel, norm, n, ms_str, beta_s, rho0_s, t_s, digits=digits
+    )
     with mpmath.workdps(digits + _GUARD):
-        out = dict(rho=_decimal(reduced["rho"], digits),
-                   digits=min(reduced["digits"], digits + _GUARD),
-                   kernel=kernel, norm=norm, n=n, m=m_text, beta=str(beta),
-                   rho0=str(rho0), t=str(t))
+        out = dict(
+            rho=_decimal(reduced["rho"], digits),
+            digits=min(reduced["digits"], digits + _GUARD),
+            kernel=kernel,
+            norm=norm,
+            n=n,
+            m=m_text,
+            beta=str(beta),
+            rho0=str(rho0),
+            t=str(t),
+        )
     if not particles:
         return out
 
-    part = particle_solution(kernel, norm, n, ms_str, beta_s, rho0_s, t_s,
-                             digits=digits)
+    part = particle_solution(
+        kernel, norm, n, ms_str, beta_s, rho0_s, t_s, digits=digits
+    )
     with mpmath.workdps(digits + _GUARD):
         gap = abs(part["rho"] - reduced["rho"]) / max(1, abs(reduced["rho"]))
         agree = digits + _GUARD if gap == 0 else int(mpmath.floor(-mpmath.log10(gap)))
-        out.update(rho_particles=_decimal(part["rho"], digits),
-                   agreement_digits=min(agree, digits + _GUARD),
-                   particle_spread=float(part["spread"]),
-                   particle_error=float(part["error"]))
+        out.update(
+            rho_particles=_decimal(part["rho"], digits),
+            agreement_digits=min(agree, digits + _GUARD),
+            particle_spread=float(part["spread"]),
+            particle_error=float(part["error"]),
+        )
     return out

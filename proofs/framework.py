@@ -323,8 +323,13 @@ class _CheckSpec:
     expected: bool
 
 
-def check(kind: Kind | str, *, role: Role | str = Role.STATEMENT, expected=True,
-          name: str | None = None):
+def check(
+    kind: Kind | str,
+    *,
+    role: Role | str = Role.STATEMENT,
+    expected=True,
+    name: str | None = None,
+):
     """Mark a method of a :class:`Claim` as a check.
 
     The method takes a :class:`Context` and returns an :class:`Evidence`, a list
@@ -485,8 +490,12 @@ def _error_evidence(spec: _CheckSpec, exc: BaseException) -> Evidence:
     where = traceback.extract_tb(exc.__traceback__)[-1]
     message = f"{type(exc).__name__}: {exc} (at {where.name}, line {where.lineno})"
     return Evidence(
-        spec.kind, False, f"check raised {type(exc).__name__}", role=spec.role,
-        name=spec.name, error=message,
+        spec.kind,
+        False,
+        f"check raised {type(exc).__name__}",
+        role=spec.role,
+        name=spec.name,
+        error=message,
     )
 
 

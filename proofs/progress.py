@@ -59,8 +59,10 @@ class Bar:
             elapsed = time.monotonic() - self.start
             rate = self.done / elapsed if elapsed > 0 else float("inf")
             left = (self.total - self.done) / rate if rate > 0 else float("nan")
-            self.stream.write(f"[{self.done}/{self.total}] {elapsed:.1f}s, "
-                              f"{rate:.2f}/s, {left:.0f}s left  {label}\n")
+            self.stream.write(
+                f"[{self.done}/{self.total}] {elapsed:.1f}s, "
+                f"{rate:.2f}/s, {left:.0f}s left  {label}\n"
+            )
             self.stream.flush()
 
     def close(self) -> None:

@@ -71,8 +71,11 @@ def _claims_of(module) -> list[Claim]:
     found = getattr(module, "CLAIMS", None)
     if found is None:
         found = [
-            obj for _, obj in inspect.getmembers(module, inspect.isclass)
-            if issubclass(obj, Claim) and obj is not Claim and obj.id
+            obj
+            for _, obj in inspect.getmembers(module, inspect.isclass)
+            if issubclass(obj, Claim)
+            and obj is not Claim
+            and obj.id
             and obj.__module__ == module.__name__
         ]
     return [c() if isinstance(c, type) else c for c in found]
@@ -127,9 +130,17 @@ def load_claims(
 
 def _error_result(item: LoadedClaim) -> ClaimResult:
     return ClaimResult(
-        id=item.id, title=f"claims from {item.source}", status=Status.ERROR,
-        scope="", hypotheses=[], statement={"latex": ""}, derivation=[],
-        evidence=[], figures=[], seconds=0.0, error=item.error,
+        id=item.id,
+        title=f"claims from {item.source}",
+        status=Status.ERROR,
+        scope="",
+        hypotheses=[],
+        statement={"latex": ""},
+        derivation=[],
+        evidence=[],
+        figures=[],
+        seconds=0.0,
+        error=item.error,
     )
 
 
@@ -150,8 +161,17 @@ def run_claims(
 def versions() -> dict[str, str]:
     """Versions of headflow, Python and the numerical dependencies."""
     out = {"python": platform.python_version()}
-    for dist in ("headflow", "sympy", "mpmath", "numpy", "scipy", "python-flint",
-                 "jinja2", "matplotlib", "hypothesis"):
+    for dist in (
+        "headflow",
+        "sympy",
+        "mpmath",
+        "numpy",
+        "scipy",
+        "python-flint",
+        "jinja2",
+        "matplotlib",
+        "hypothesis",
+    ):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -164,8 +184,11 @@ def git_commit() -> str | None:
     root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-            text=True, timeout=5, check=True,
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -187,8 +210,9 @@ def results_document(results: list[ClaimResult], ctx: Context, command: str) -> 
     }
 
 
-def provenance_document(results: list[ClaimResult], started: str,
-                        total_seconds: float) -> dict:
+def provenance_document(
+    results: list[ClaimResult], started: str, total_seconds: float
+) -> dict:
     """Run-specific facts that change between identical runs: times, host."""
     return {
         "started": started,

@@ -38,8 +38,13 @@ __all__ = ["Grid", "Point", "parse_values", "load_grid", "run_point", "run_sweep
 
 #: How the score matrices of a point are drawn: identity heads or random symmetric.
 _MATRICES = ("identity", "symmetric")
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def parse_values(name: str, text, kind=float) -> list:
@@ -53,8 +58,9 @@ def parse_values(name: str, text, kind=float) -> list:
         try:
             lo, hi, count = float(a), float(b), int(k)
         except ValueError:
-            raise InvalidArgumentError(name, text, "a range is a:b:k with numbers a, "
-                                       "b and an integer count k") from None
+            raise InvalidArgumentError(
+                name, text, "a range is a:b:k with numbers a, b and an integer count k"
+            ) from None
         if count < 1 or count > 100000:
             raise InvalidArgumentError(name, text, "the count k must be in 1..100000")
         items = np.linspace(lo, hi, count).tolist()
@@ -71,7 +77,9 @@ def parse_values(name: str, text, kind=float) -> list:
         try:
             number = float(v)
         except (TypeError, ValueError):
-            raise InvalidArgumentError(name, v, f"is not a valid {kind.__name__}") from None
+            raise InvalidArgumentError(
+                name, v, f"is not a valid {kind.__name__}"
+            ) from None
         if not np.isfinite(number):
             raise InvalidArgumentError(name, v, "must be finite")
         value = int(number) if kind is int else number
@@ -124,9 +132,18 @@ class Grid:
         rules = [
             ("n", self.n, lambda v: 2 <= v <= 4096, "every n must be in 2..4096"),
             ("d", self.d, lambda v: 1 <= v <= 1024, "every d must be in 1..1024"),
-            ("heads", self.heads, lambda v: 1 <= v <= 256,
-             "every head count must be in 1..256"),
-            ("beta", self.beta, lambda v: 0 < v <= 1e3, "every beta must be in (0, 1e3]"),
+            (
+                "heads",
+                self.heads,
+                lambda v: 1 <= v <= 256,
+                "every head count must be in 1..256",
+            ),
+            (
+                "beta",
+                self.beta,
+                lambda v: 0 < v <= 1e3,
+                "every beta must be in (0, 1e3]",
+            ),
             ("t", self.t, lambda v: 0 < v <= 1e6, "every t must be in (0, 1e6]"),
             ("delta", self.delta, lambda v: 0 < v < 1, "every delta must be in (0, 1)"),
         ]
@@ -134,12 +151,16 @@ class Grid:
             bad = [v for v in values if not ok(v)]
             if bad:
                 raise InvalidArgumentError(name, bad[0], rule)
-        for name, values, options in (("kernel", self.kernel, ("exp", "relu")),
-                                      ("norm", self.norm, ("usa", "sa")),
-                                      ("matrices", self.matrices, _MATRICES)):
+        for name, values, options in (
+            ("kernel", self.kernel, ("exp", "relu")),
+            ("norm", self.norm, ("usa", "sa")),
+            ("matrices", self.matrices, _MATRICES),
+        ):
             bad = [v for v in values if v not in options]
             if bad:
-                raise InvalidArgumentError(name, bad[0], f"expected one of {list(options)}")
+                raise InvalidArgumentError(
+                    name, bad[0], f"expected one of {list(options)}"
+                )
         if not (isinstance(self.seeds, int) and self.seeds >= 1):
             raise InvalidArgumentError("seeds", self.seeds, "must be an integer >= 1")
         if not (isinstance(self.samples, int) and 2 <= self.samples <= 100000):
@@ -154,15 +175,38 @@ class Grid:
         the times: points that differ only in those start from the same tokens
         and heads (common random numbers), which keeps phase diagrams smooth.
         """
-        combos = itertools.product(self.n, self.d, self.heads, self.beta, self.kernel,
-                                   self.norm, self.t, self.delta, self.matrices,
-                                   range(self.seeds))
+        combos = itertools.product(
+            self.n,
+            self.d,
+            self.heads,
+            self.beta,
+            self.kernel,
+            self.norm,
+            self.t,
+            self.delta,
+            self.matrices,
+            range(self.seeds),
+        )
         out = []
         for index, (n, d, H, b, k, nm, t, dl, mat, r) in enumerate(combos):
             label = json.dumps([self.seed, int(n), int(d), int(H), mat, r])
             seed = int.from_bytes(hashlib.sha256(label.encode()).digest()[:8], "little")
-            out.append(Point(index, int(n), int(d), int(H), float(b), k, nm,
-                             float(t), float(dl), mat, r, seed))
+            out.append(
+                Point(
+                    index,
+                    int(n),
+                    int(d),
+                    int(H),
+                    float(b),
+                    k,
+                    nm,
+                    float(t),
+                    float(dl),
+                    mat,
+                    r,
+                    seed,
+                )
+            )
         return out
 
     def to_json(self) -> dict:
@@ -180,17 +224,29 @@ def load_grid(path: Path | str | None = None, **flags) -> Grid:
             with open(path, "rb") as handle:
                 data = tomllib.load(handle)
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidArgumentError("config", str(path), f"is not valid TOML ({exc})")
+            raise InvalidArgumentError(
+                "config", str(path), f"is not valid TOML ({exc})"
+            )
         values.update(data.get("grid", data))
     values.update({k: v for k, v in flags.items() if v is not None})
     allowed = set(Grid.__dataclass_fields__)
     unknown = sorted(set(values) - allowed)
     if unknown:
-        raise InvalidArgumentError("config", unknown[0], f"unknown key; allowed: "
-                                   f"{sorted(allowed)}")
+        raise InvalidArgumentError(
+            "config", unknown[0], f"unknown key; allowed: {sorted(allowed)}"
+        )
 
-    kinds = {"n": int, "d": int, "heads": int, "beta": float, "t": float,
-             "delta": float, "kernel": str, "norm": str, "matrices": str}
+    kinds = {
+        "n": int,
+        "d": int,
+        "heads": int,
+        "beta": float,
+        "t": float,
+        "delta": float,
+        "kernel": str,
+        "norm": str,
+        "matrices": str,
+    }
     grid = Grid()
     for name, kind in kinds.items():
         if name in values:
@@ -200,7 +256,9 @@ def load_grid(path: Path | str | None = None, **flags) -> Grid:
             try:
                 setattr(grid, name, int(values[name]))
             except (TypeError, ValueError):
-                raise InvalidArgumentError(name, values[name], "must be an integer") from None
+                raise InvalidArgumentError(
+                    name, values[name], "must be an integer"
+                ) from None
     return grid.validate()
 
 
@@ -228,14 +286,24 @@ def run_point(point: Point, samples: int = 201) -> dict:
     from numeric.simulation import random_system
 
     _pin_threads()
-    X0, M = random_system(point.n, point.d, point.heads, seed=point.seed,
-                          symmetric=True)
+    X0, M = random_system(
+        point.n, point.d, point.heads, seed=point.seed, symmetric=True
+    )
     if point.matrices == "identity":
         M = np.broadcast_to(np.eye(point.d), M.shape).copy()
     times = np.linspace(0.0, point.t, samples)
-    traj = numeric.integrate(X0, M, point.beta, point.t, kernel=point.kernel,
-                             norm=point.norm, geometry="sphere", rtol=1e-9,
-                             atol=1e-11, t_eval=times)
+    traj = numeric.integrate(
+        X0,
+        M,
+        point.beta,
+        point.t,
+        kernel=point.kernel,
+        norm=point.norm,
+        geometry="sphere",
+        rtol=1e-9,
+        atol=1e-11,
+        t_eval=times,
+    )
     rho = np.array([numeric.mean_inner_product(x) for x in traj.X])
     target = 1.0 - point.delta
     hit = np.nonzero(rho >= target)[0]
@@ -247,9 +315,14 @@ def run_point(point: Point, samples: int = 201) -> dict:
         k = hit[0]
         frac = (target - rho[k - 1]) / (rho[k] - rho[k - 1])
         t_cluster = float(traj.t[k - 1] + frac * (traj.t[k] - traj.t[k - 1]))
-    logE = [float(np.logaddexp.reduce(numeric.head_energies(
-        x, M, point.beta, kernel=point.kernel, log=True))) for x in
-        (traj.X[0], traj.X[-1])]
+    logE = [
+        float(
+            np.logaddexp.reduce(
+                numeric.head_energies(x, M, point.beta, kernel=point.kernel, log=True)
+            )
+        )
+        for x in (traj.X[0], traj.X[-1])
+    ]
     gain = float(np.exp(logE[1]) - np.exp(logE[0])) if max(logE) < 700 else None
     entropy = float(numeric.attention_entropy(traj.X[-1], M, point.beta).mean())
 
@@ -278,13 +351,13 @@ def _chunks(points: list[Point], workers: int) -> list[list[Point]]:
     """About four chunks per worker: few enough to amortise task overhead, enough
     to balance the load and to lose little work when a sweep is interrupted."""
     size = max(1, -(-len(points) // (4 * max(1, workers))))
-    return [points[k:k + size] for k in range(0, len(points), size)]
+    return [points[k : k + size] for k in range(0, len(points), size)]
 
 
 def _read_record(path: Path) -> dict | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) and "index" in record else None
 
@@ -306,28 +379,35 @@ def _executor(workers: int, scheduler: str | None):
             from distributed import Client, LocalCluster
         except ImportError:
             raise UnsupportedError(
-                "the Dask backend needs the optional extra: pip install 'headflow[dask]'"
+                "the Dask backend needs the optional extra: "
+                "pip install 'headflow[dask]'"
             ) from None
         if scheduler.startswith("local:"):
             try:
                 count = int(scheduler.split(":", 1)[1])
             except ValueError:
-                raise InvalidArgumentError("scheduler", scheduler,
-                                           "local:N needs an integer N") from None
+                raise InvalidArgumentError(
+                    "scheduler", scheduler, "local:N needs an integer N"
+                ) from None
             if count < 1:
                 raise InvalidArgumentError("scheduler", scheduler, "N must be >= 1")
             for var in _THREAD_VARS:
                 os.environ[var] = "1"
-            cluster = LocalCluster(n_workers=count, threads_per_worker=1,
-                                   processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             client = Client(cluster)
         elif scheduler.startswith("tcp://"):
             cluster = None
             client = Client(scheduler, timeout="20s")
         else:
-            raise InvalidArgumentError("scheduler", scheduler,
-                                       "expected tcp://HOST:PORT or local:N")
+            raise InvalidArgumentError(
+                "scheduler", scheduler, "expected tcp://HOST:PORT or local:N"
+            )
 
         def close():
             client.close()
@@ -341,16 +421,24 @@ def _executor(workers: int, scheduler: str | None):
 
         for var in _THREAD_VARS:
             os.environ[var] = "1"
-        pool = ProcessPoolExecutor(max_workers=workers,
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_pin_threads)
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_pin_threads,
+        )
         return pool.submit, lambda: pool.shutdown(cancel_futures=True), "processes"
     return None, lambda: None, "serial"
 
 
-def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
-              scheduler: str | None = None, resume: bool = False,
-              reporter=None) -> dict:
+def run_sweep(
+    grid: Grid,
+    out_dir: Path | str,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    reporter=None,
+) -> dict:
     """Run every point of ``grid`` and write the records under ``out_dir``.
 
     Returns the summary document (also written to ``summary.json``).
@@ -359,8 +447,11 @@ def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
     points_dir = out / "points"
     if out.exists() and any(points_dir.glob("*.json")) and not resume:
         raise InvalidArgumentError(
-            "out", str(out), "already holds sweep records",
-            "pass --resume to continue that sweep, or choose an empty directory")
+            "out",
+            str(out),
+            "already holds sweep records",
+            "pass --resume to continue that sweep, or choose an empty directory",
+        )
     points_dir.mkdir(parents=True, exist_ok=True)
     # a kill between writing and renaming leaves a hidden temporary file
     for stale in points_dir.glob(".*.tmp"):
@@ -369,8 +460,11 @@ def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
     if resume and manifest.exists():
         previous = json.loads(manifest.read_text())
         if previous != grid.to_json():
-            raise InvalidArgumentError("resume", str(out), "the grid differs from the "
-                                       "one this directory was started with")
+            raise InvalidArgumentError(
+                "resume",
+                str(out),
+                "the grid differs from the one this directory was started with",
+            )
     atomic_write_text(manifest, json.dumps(grid.to_json(), indent=2) + "\n")
 
     points = grid.points()
@@ -379,8 +473,9 @@ def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
     start = time.perf_counter()
 
     def finished(record):
-        atomic_write_text(points_dir / f"{int(record['index']):06d}.json",
-                          _dumps(record) + "\n")
+        atomic_write_text(
+            points_dir / f"{int(record['index']):06d}.json", _dumps(record) + "\n"
+        )
         if reporter is not None:
             reporter.step(f"point {record['index']}")
 
@@ -391,8 +486,10 @@ def run_sweep(grid: Grid, out_dir: Path | str, *, workers: int = 1,
                 finished(run_point(p, grid.samples))
         else:
             count = _worker_count(workers, scheduler)
-            futures = [submit(run_points, chunk, grid.samples)
-                       for chunk in _chunks(todo, count)]
+            futures = [
+                submit(run_points, chunk, grid.samples)
+                for chunk in _chunks(todo, count)
+            ]
             if backend == "dask":
                 from distributed import as_completed as dask_completed
 

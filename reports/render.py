@@ -491,8 +491,6 @@ def _context(doc: dict, fmt: str, provenance: dict | None, drawer: _Figures) -> 
 # ----------------------------------------------------------------------
 
 
-
-
 def _render_one(
     doc: dict, fmt: str, provenance: dict | None, names: dict, drawn: dict
 ) -> tuple[str, dict[str, bytes]]:

@@ -90,7 +90,13 @@ def sweep_plots(out_dir: Path | str) -> list[Path]:
     if ax.get_lines():
         ax.legend()
     else:
-        ax.text(0.5, 0.5, "no point clustered", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no point clustered",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     paths.append(_save(fig, out / "clustering_time.png"))
     return paths

@@ -87,10 +87,13 @@ class SymbolicSystem:
         if self.heads != "orthogonal":
             return full
         if self.d < self.H:
-            raise ValueError(f"orthogonal heads need d >= H, got d={self.d}, H={self.H}")
+            raise ValueError(
+                f"orthogonal heads need d >= H, got d={self.d}, H={self.H}"
+            )
         blocks = [list(range(self.d))[k :: self.H] for k in range(self.H)]
-        mask = sp.Matrix(self.d, self.d,
-                         lambda a, b: int(a in blocks[h] and b in blocks[h]))
+        mask = sp.Matrix(
+            self.d, self.d, lambda a, b: int(a in blocks[h] and b in blocks[h])
+        )
         return full.multiply_elementwise(mask)
 
     @cached_property
@@ -150,27 +153,34 @@ class SymbolicSystem:
         ``Phi_h'`` is replaced by ``phi_h`` and ``x_i'`` by the velocity.
         """
         heads = range(self.H) if head is None else [head]
-        Xt = sp.Matrix(self.n, self.d,
-                       lambda i, a: sp.Function(f"x_{i}{a}")(_t))
+        Xt = sp.Matrix(self.n, self.d, lambda i, a: sp.Function(f"x_{i}{a}")(_t))
         E = sum(self.energy(h, Xt) for h in heads)
         dE = sp.diff(E, _t)
 
         # Phi_h'(u) -> phi_h(u): the defining property of the energy density
         for h in heads:
             dE = dE.replace(
-                lambda e: isinstance(e, sp.Subs) and e.expr.func == sp.Derivative
-                and e.expr.args[0].func == self.Phi[h],
+                lambda e: (
+                    isinstance(e, sp.Subs)
+                    and e.expr.func == sp.Derivative
+                    and e.expr.args[0].func == self.Phi[h]
+                ),
                 lambda e, h=h: self.phi[h](*e.point),
             )
             dE = dE.replace(
-                lambda e: isinstance(e, sp.Derivative) and e.args[0].func == self.Phi[h],
+                lambda e: (
+                    isinstance(e, sp.Derivative) and e.args[0].func == self.Phi[h]
+                ),
                 lambda e, h=h: self.phi[h](*e.args[0].args),
             )
 
         # x_i'(t) -> velocity, then x_i(t) -> x_i
         velocity = {i: self.velocity(i, geometry) for i in range(self.n)}
-        rates = {sp.Derivative(Xt[i, a], _t): velocity[i][a]
-                 for i in range(self.n) for a in range(self.d)}
+        rates = {
+            sp.Derivative(Xt[i, a], _t): velocity[i][a]
+            for i in range(self.n)
+            for a in range(self.d)
+        }
         points = {Xt[i, a]: self.X[i, a] for i in range(self.n) for a in range(self.d)}
         dE = dE.subs(rates).subs(points)
         return _canonical_kernels(dE)
@@ -195,8 +205,9 @@ class SymbolicSystem:
             if geometry == "sphere":
                 Pf = self.project(i, f[h])
                 total += (Pf.T * Pf)[0, 0]
-                total += sum((f[h].T * f[k])[0, 0] - r[h] * r[k]
-                             for k in range(self.H) if k != h)
+                total += sum(
+                    (f[h].T * f[k])[0, 0] - r[h] * r[k] for k in range(self.H) if k != h
+                )
             else:
                 total += (f[h].T * f[h])[0, 0]
                 total += sum((f[h].T * f[k])[0, 0] for k in range(self.H) if k != h)
@@ -204,9 +215,10 @@ class SymbolicSystem:
 
     def flat_head_square_part(self, h: int) -> sp.Expr:
         """``(1/n) sum_i |f_i^h|^2``, the non-negative part of the flat rate."""
-        return sum(
-            ((f := self.head_output(h, i)).T * f)[0, 0] for i in range(self.n)
-        ) / self.n
+        return (
+            sum(((f := self.head_output(h, i)).T * f)[0, 0] for i in range(self.n))
+            / self.n
+        )
 
     def sphere_constraints(self) -> list[sp.Expr]:
         """``|x_i|^2 - 1`` for every token."""
@@ -221,7 +233,9 @@ def _canonical_kernels(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def reduce_identity(lhs, rhs, system: SymbolicSystem, *, sphere: bool) -> IdentityResult:
+def reduce_identity(
+    lhs, rhs, system: SymbolicSystem, *, sphere: bool
+) -> IdentityResult:
     """Decide ``lhs == rhs`` exactly.
 
     Kernel values ``phi_h(...)`` are replaced by independent symbols, the
@@ -242,7 +256,8 @@ def reduce_identity(lhs, rhs, system: SymbolicSystem, *, sphere: bool) -> Identi
     coords = [system.X[i, a] for i in range(system.n) for a in range(system.d)]
     others = sorted(poly_expr.free_symbols - set(coords), key=sp.default_sort_key)
     gens = coords + others
-    _, remainder = sp.reduced(poly_expr, system.sphere_constraints(), *gens,
-                              order="lex")
+    _, remainder = sp.reduced(
+        poly_expr, system.sphere_constraints(), *gens, order="lex"
+    )
     remainder = sp.expand(remainder)
     return IdentityResult(remainder == 0, remainder, len(sp.Add.make_args(remainder)))

@@ -82,7 +82,8 @@ _m_pos = sp.Symbol("m", positive=True)
 def _variant(kernel: str, norm: str) -> tuple[str, str]:
     if (kernel, norm) not in VARIANTS:
         raise InvalidArgumentError(
-            "kernel, norm", (kernel, norm),
+            "kernel, norm",
+            (kernel, norm),
             f"must be one of {list(VARIANTS)}",
         )
     return kernel, norm
@@ -151,6 +152,7 @@ def pair_rate_from_coefficients(A, B, inner=rho, n_tokens=n) -> sp.Expr:
     >>> sp.factor(pair_rate_from_coefficients(A, B))
     -2*B*(rho - 1)*(n*rho - rho + 1)
     """
+
     def tangent_dot(c_self, c_other):
         # <x_i', x_k> = sum_j c_ij G_jk - (sum_j c_ij G_ij) G_ik
         towards = c_self * inner + c_other * 1 + (n_tokens - 2) * c_other * inner
@@ -196,8 +198,9 @@ def _branch_rate(kernel: str, norm: str, scalars: tuple, inner) -> sp.Expr:
     u = _u(inner)
     if not is_identity(pair_rate_from_coefficients(A, B, inner), 2 * B * u):
         raise RuntimeError("the pair rate is not 2 B u(rho)")
-    B_kernel = sp.Add(*[sp.cancel(h * token_weights(kernel, norm, h, inner)[1])
-                        for h in scalars])
+    B_kernel = sp.Add(
+        *[sp.cancel(h * token_weights(kernel, norm, h, inner)[1]) for h in scalars]
+    )
     return 2 * B_kernel * u
 
 
@@ -232,7 +235,9 @@ def rho_rate(kernel: str, norm: str, scalars: Sequence | None = None) -> sp.Expr
         return _exp_rate(kernel, norm, scalars)
     if not all(h.is_positive for h in scalars):
         raise InvalidArgumentError(
-            "scalars", scalars, "relu heads need positive scalars",
+            "scalars",
+            scalars,
+            "relu heads need positive scalars",
             "declare the symbols with positive=True",
         )
     up = sp.factor(_branch_rate(kernel, norm, scalars, _rho_pos))
@@ -320,8 +325,9 @@ def _explicit_coefficients(kernel, norm, scalars, G: sp.Matrix) -> sp.Matrix:
     return C
 
 
-def invariance_residuals(kernel: str, norm: str, n_tokens: int, H: int = 2
-                         ) -> list[sp.Expr]:
+def invariance_residuals(
+    kernel: str, norm: str, n_tokens: int, H: int = 2
+) -> list[sp.Expr]:
     """Residuals whose vanishing proves the equiangular set invariant at size n.
 
     Builds the Gram matrix ``(1 - rho) I + rho 1 1^T`` of ``n_tokens`` tokens,
@@ -346,8 +352,9 @@ def invariance_residuals(kernel: str, norm: str, n_tokens: int, H: int = 2
     Gdot = gram_rates(G, _explicit_coefficients(kernel, norm, scalars, G))
     reduced = _branch_rate(kernel, norm, scalars, inner).subs(n, n_tokens)
     out = [Gdot[i, i] for i in range(n_tokens)]
-    out += [Gdot[i, k] - reduced for i in range(n_tokens)
-            for k in range(i + 1, n_tokens)]
+    out += [
+        Gdot[i, k] - reduced for i in range(n_tokens) for k in range(i + 1, n_tokens)
+    ]
     if kernel == "relu":
         # the frozen branch: every rate vanishes when rho <= 0
         G0 = G.subs(_rho_pos, _rho_neg)
@@ -424,8 +431,9 @@ def linearisation(expr: sp.Expr, at) -> tuple[sp.Expr, sp.Expr]:
             expr = expr.args[0][0]
         else:
             probe = {rho: at.subs(n, 3)}
-            expr = next(piece for piece, cond in expr.args
-                        if bool(sp.sympify(cond).subs(probe)))
+            expr = next(
+                piece for piece, cond in expr.args if bool(sp.sympify(cond).subs(probe))
+            )
     value = sp.simplify(expr.subs(rho, at))
     slope = sp.simplify(sp.diff(expr, rho).subs(rho, at))
     return value, slope
@@ -538,9 +546,10 @@ def relu_softmax_clustering_time(scalars: tuple | None = None) -> sp.Expr:
         raise RuntimeError(f"the sa relu rate {rate} is not a function of sum m_h")
     r = sp.Symbol("r", positive=True)
     T = sp.integrate(1 / rate.subs(rho, r), (r, rho_0, rho_1))
-    T = T.replace(lambda e: isinstance(e, sp.log) and e.args[0] in (rho_0 - 1,
-                                                                   rho_1 - 1),
-                  lambda e: sp.log(-e.args[0]) + sp.I * sp.pi)
+    T = T.replace(
+        lambda e: isinstance(e, sp.log) and e.args[0] in (rho_0 - 1, rho_1 - 1),
+        lambda e: sp.log(-e.args[0]) + sp.I * sp.pi,
+    )
     # one common factor in front of a single logarithm
     factor, logs = sp.factor_terms(sp.expand(T)).as_independent(sp.log)
     T = (factor * sp.logcombine(sp.expand(logs), force=True)).subs(K, sp.Add(*scalars))

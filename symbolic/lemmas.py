@@ -59,14 +59,25 @@ def projection_lemmas() -> list[Lemma]:
     """The identities of ``P``: symmetric, idempotent, ``P x = 0``, inner products."""
     return [
         Lemma("symmetric", "P^T = P", lambda x, u, w: (projector(x).T, projector(x))),
-        Lemma("idempotent", "P^2 = P",
-              lambda x, u, w: (projector(x) ** 2, projector(x))),
-        Lemma("annihilates x", "P x = 0",
-              lambda x, u, w: (projector(x) * x, sp.zeros(x.shape[0], 1))),
-        Lemma("inner product", "<P u, w> = <u, w> - <u, x><x, w>",
-              lambda x, u, w: ((projector(x) * u).T * w,
-                               u.T * w - (u.T * x) * (x.T * w))),
-        Lemma("squared norm", "<P u, u> = |P u|^2",
-              lambda x, u, w: ((projector(x) * u).T * u,
-                               (projector(x) * u).T * (projector(x) * u))),
+        Lemma(
+            "idempotent", "P^2 = P", lambda x, u, w: (projector(x) ** 2, projector(x))
+        ),
+        Lemma(
+            "annihilates x",
+            "P x = 0",
+            lambda x, u, w: (projector(x) * x, sp.zeros(x.shape[0], 1)),
+        ),
+        Lemma(
+            "inner product",
+            "<P u, w> = <u, w> - <u, x><x, w>",
+            lambda x, u, w: ((projector(x) * u).T * w, u.T * w - (u.T * x) * (x.T * w)),
+        ),
+        Lemma(
+            "squared norm",
+            "<P u, u> = |P u|^2",
+            lambda x, u, w: (
+                (projector(x) * u).T * u,
+                (projector(x) * u).T * (projector(x) * u),
+            ),
+        ),
     ]

@@ -145,7 +145,9 @@ def _as_max_power(expr: sp.Expr) -> sp.Expr | None:
             continue
         candidate = piece.subs(s, sp.Max(s, 0))
         points = (-2, -1, sp.Rational(-1, 2), 0, sp.Rational(1, 2), 1, 2)
-        if all(sp.simplify(candidate.subs(s, p) - expr.subs(s, p)) == 0 for p in points):
+        if all(
+            sp.simplify(candidate.subs(s, p) - expr.subs(s, p)) == 0 for p in points
+        ):
             return candidate
     return None
 

@@ -87,8 +87,10 @@ def _build(node: ast.AST, text: str, depth: int) -> sp.Expr:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left = _build(node.left, text, depth + 1)
         right = _build(node.right, text, depth + 1)
-        if isinstance(node.op, ast.Pow) and right.is_number and (
-            abs(complex(right)) > MAX_EXPONENT
+        if (
+            isinstance(node.op, ast.Pow)
+            and right.is_number
+            and (abs(complex(right)) > MAX_EXPONENT)
         ):
             raise _reject(text, f"numeric exponents must not exceed {MAX_EXPONENT}")
         return _BINARY[type(node.op)](left, right)
@@ -125,13 +127,15 @@ def parse_expression(text: str) -> sp.Expr:
     >>> parse_expression("__import__('os').system('true')")
     Traceback (most recent call last):
     ...
-    symbolic.errors.InvalidArgumentError: kernel="__import__('os').system('true')": only these functions may be called: ...
+    symbolic.errors.InvalidArgumentError: kernel="__import__('os').system('true')": ...
     """
     if not isinstance(text, str):
         raise _reject(repr(text), "must be a string")
     if len(text) > MAX_LENGTH:
-        raise _reject(f"{text[:40]}... ({len(text)} characters)",
-                      f"must be at most {MAX_LENGTH} characters")
+        raise _reject(
+            f"{text[:40]}... ({len(text)} characters)",
+            f"must be at most {MAX_LENGTH} characters",
+        )
     if not text.strip():
         raise _reject(text, "is empty")
     try:
@@ -143,7 +147,9 @@ def parse_expression(text: str) -> sp.Expr:
     expr = _build(tree, text, 0)
     extra = expr.free_symbols - {s, beta}
     if extra:
-        raise _reject(text, f"may only depend on s and beta, found {sorted(map(str, extra))}")
+        raise _reject(
+            text, f"may only depend on s and beta, found {sorted(map(str, extra))}"
+        )
     if not expr.has(s):
         raise _reject(text, "must depend on the score s")
     return expr

@@ -43,8 +43,9 @@ class _Presentation(MathMLPresentationPrinter):
         # one summation sign per index, outermost first
         row = self.dom.createElement("mrow")
         for limit in reversed(e.limits):
-            row.appendChild(super()._print_Sum(sp.Sum(sp.Symbol("_"), limit))
-                            .firstChild)
+            row.appendChild(
+                super()._print_Sum(sp.Sum(sp.Symbol("_"), limit)).firstChild
+            )
         body = self._print(e.function)
         row.appendChild(body)
         return row

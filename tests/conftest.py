@@ -12,8 +12,9 @@ from hypothesis import settings
 import numeric.strategies  # noqa: F401 - registers the hypothesis profiles
 
 settings.load_profile(
-    "headflow-ci" if os.environ.get("CI") else os.environ.get(
-        "HYPOTHESIS_PROFILE_NAME", "headflow-dev")
+    "headflow-ci"
+    if os.environ.get("CI")
+    else os.environ.get("HYPOTHESIS_PROFILE_NAME", "headflow-dev")
 )
 
 

@@ -82,8 +82,10 @@ def attention_entropy(X, M, beta):
 _MP_KERNELS = {
     "exp": (lambda s, b, mp: mp.exp(b * s), lambda s, b, mp: mp.exp(b * s) / b),
     "relu": (lambda s, b, mp: max(s, 0), lambda s, b, mp: max(s, 0) ** 2 / 2),
-    "1/(1+exp(-beta*s))": (lambda s, b, mp: 1 / (1 + mp.exp(-b * s)),
-                           lambda s, b, mp: mp.log(1 + mp.exp(b * s)) / b),
+    "1/(1+exp(-beta*s))": (
+        lambda s, b, mp: 1 / (1 + mp.exp(-b * s)),
+        lambda s, b, mp: mp.log(1 + mp.exp(b * s)) / b,
+    ),
 }
 
 
@@ -104,11 +106,15 @@ def velocity_mp(X, M, beta, kernel, norm, geometry, mp):
     betas = _mp_betas(beta, len(M), mp)
     V = [[mp.mpf(0)] * d for _ in range(n)]
     for Mh, b in zip(M, betas):
-        MX = [[mp.fsum(Mh[a][c] * X[j][c] for c in range(d)) for a in range(d)]
-              for j in range(n)]
+        MX = [
+            [mp.fsum(Mh[a][c] * X[j][c] for c in range(d)) for a in range(d)]
+            for j in range(n)
+        ]
         for i in range(n):
-            w = [phi(mp.fsum(X[i][a] * MX[j][a] for a in range(d)), b, mp)
-                 for j in range(n)]
+            w = [
+                phi(mp.fsum(X[i][a] * MX[j][a] for a in range(d)), b, mp)
+                for j in range(n)
+            ]
             Z = mp.fsum(w) if norm == "sa" else n
             for a in range(d):
                 V[i][a] += mp.fsum(w[j] * MX[j][a] for j in range(n)) / Z
@@ -125,9 +131,16 @@ def head_energies_mp(X, M, beta, kernel, mp):
     out = []
     for Mh, b in zip(M, _mp_betas(beta, len(M), mp)):
         total = mp.fsum(
-            Phi(mp.fsum(X[i][a] * Mh[a][c] * X[j][c] for a in range(d)
-                        for c in range(d)), b, mp)
-            for i in range(n) for j in range(n))
+            Phi(
+                mp.fsum(
+                    X[i][a] * Mh[a][c] * X[j][c] for a in range(d) for c in range(d)
+                ),
+                b,
+                mp,
+            )
+            for i in range(n)
+            for j in range(n)
+        )
         out.append(total / (2 * n * n))
     return out
 
@@ -137,15 +150,20 @@ def mean_entropy_mp(X, M, beta, mp):
     total = []
     for Mh, b in zip(M, _mp_betas(beta, len(M), mp)):
         for i in range(n):
-            logits = [b * mp.fsum(X[i][a] * Mh[a][c] * X[j][c] for a in range(d)
-                                  for c in range(d)) for j in range(n)]
+            logits = [
+                b
+                * mp.fsum(
+                    X[i][a] * Mh[a][c] * X[j][c] for a in range(d) for c in range(d)
+                )
+                for j in range(n)
+            ]
             Z = mp.fsum(mp.exp(v) for v in logits)
             p = [mp.exp(v) / Z for v in logits]
             total.append(-mp.fsum(q * mp.log(q) for q in p))
     return mp.fsum(total) / (len(M) * n)
 
 
-def rate_mp(cex: dict, mp) -> "mp.mpf":
+def rate_mp(cex: dict, mp):
     """The rate a counterexample names, by mpmath.diff along X + t x'."""
     X = _mp_matrix(cex["X"], mp)
     M = [_mp_matrix(Mh, mp) for Mh in cex["M"]]
@@ -160,7 +178,13 @@ def rate_mp(cex: dict, mp) -> "mp.mpf":
         return mp.diff(lambda t: mean_entropy_mp(moved(t), M, cex["beta"], mp), 0)
     if quantity == "dE_h/dt":
         h = cex["head"]
-        return mp.diff(lambda t: head_energies_mp(moved(t), M, cex["beta"],
-                                                  cex["kernel"], mp)[h], 0)
-    return mp.diff(lambda t: mp.fsum(head_energies_mp(moved(t), M, cex["beta"],
-                                                      cex["kernel"], mp)), 0)
+        return mp.diff(
+            lambda t: head_energies_mp(moved(t), M, cex["beta"], cex["kernel"], mp)[h],
+            0,
+        )
+    return mp.diff(
+        lambda t: mp.fsum(
+            head_energies_mp(moved(t), M, cex["beta"], cex["kernel"], mp)
+        ),
+        0,
+    )

@@ -15,8 +15,9 @@ from proofs.framework import Context
 def test_usa_energy_rate_is_the_sum_of_squares(model):
     """For usa weights and symmetric heads dE/dt = (1/n) sum |x_i'|^2 >= 0."""
     for geometry in ("flat", "sphere"):
-        rate = numeric.energy_rates(model.X, model.M, model.beta, norm="usa",
-                                    geometry=geometry).sum()
+        rate = numeric.energy_rates(
+            model.X, model.M, model.beta, norm="usa", geometry=geometry
+        ).sum()
         claimed = sum_of_squares_rate(model.X, model.M, model.beta, geometry=geometry)
         # the size of the terms that cancel inside the velocity
         scale = _rate_scale(model, "exp", "usa", geometry) + np.finfo(float).tiny

@@ -56,7 +56,10 @@ def test_c4_evidence_has_thirty_digits_enclosures_and_quadrature(results):
     assert pointwise.figures["digits"] >= 30
     assert all(r["certified"] for r in certified.figures["enclosure"])
     assert {r["quantity"] for r in certified.figures["enclosure"]} == {
-        "beta_c", "rho*", "mixed threshold"}
+        "beta_c",
+        "rho*",
+        "mixed threshold",
+    }
     assert quadrature.figures["max_ratio_over_bound"] <= 1
     assert _evidence(c4, "trajectories_high_precision").figures["digits"] >= 30
 

@@ -12,8 +12,13 @@ from proofs.cli import main
 
 
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "proofs.cli", *args],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "proofs.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,8 +48,10 @@ def test_invalid_arguments_exit_2_with_one_line(args, tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("name", ["verify", "derive", "simulate", "critical-beta",
-                                  "equiangular", "sweep", "report"])
+@pytest.mark.parametrize(
+    "name",
+    ["verify", "derive", "simulate", "critical-beta", "equiangular", "sweep", "report"],
+)
 def test_every_subcommand_has_help(name, capsys):
     """--help of each subcommand prints usage and exits 0."""
     with pytest.raises(SystemExit) as info:
@@ -56,8 +63,27 @@ def test_every_subcommand_has_help(name, capsys):
 
 def test_simulate_writes_summary_and_plot(tmp_path, capsys):
     """simulate --out writes a JSON summary over time and a PNG plot."""
-    code = main(["simulate", "--n", "6", "--d", "4", "--heads", "2", "--beta", "2",
-                 "--t", "3", "--samples", "7", "--seed", "1", "--out", str(tmp_path)])
+    code = main(
+        [
+            "simulate",
+            "--n",
+            "6",
+            "--d",
+            "4",
+            "--heads",
+            "2",
+            "--beta",
+            "2",
+            "--t",
+            "3",
+            "--samples",
+            "7",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
 
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -68,8 +94,22 @@ def test_simulate_writes_summary_and_plot(tmp_path, capsys):
 
 def test_simulate_is_reproducible_from_the_seed(capsys):
     """The same seed gives the same JSON summary."""
-    args = ["simulate", "--n", "5", "--d", "3", "--heads", "2", "--t", "1",
-            "--samples", "3", "--seed", "4", "--json"]
+    args = [
+        "simulate",
+        "--n",
+        "5",
+        "--d",
+        "3",
+        "--heads",
+        "2",
+        "--t",
+        "1",
+        "--samples",
+        "3",
+        "--seed",
+        "4",
+        "--json",
+    ]
     main(args)
     first = capsys.readouterr().out
     main(args)

@@ -33,7 +33,7 @@ INJECTIONS = [
     "lambda: 0",
     "().__class__",
     "().__class__.__bases__[0].__subclasses__()",
-    "exec('open(\"pwned\", \"w\")')",
+    'exec(\'open("pwned", "w")\')',
     "$(touch pwned)",
     "`touch pwned`",
     "; touch pwned",
@@ -41,10 +41,37 @@ INJECTIONS = [
     "%s%s%n",
 ]
 HOSTILE = [
-    "-1", "0", "-0", "1e-320", "nan", "NaN", "inf", "-inf", "1e309", "-1e309",
-    "99999999999999999999999", "1" * 5000, "0x1f", "1_0", "1/3", "", " ", "é",
-    "β", "\u202e1", "\x00", "-", "--", ",", "1,,2", "1:2", "1:2:x", "0:1:0",
-    "../../etc/passwd", "A" * 100_000, *INJECTIONS,
+    "-1",
+    "0",
+    "-0",
+    "1e-320",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e309",
+    "-1e309",
+    "99999999999999999999999",
+    "1" * 5000,
+    "0x1f",
+    "1_0",
+    "1/3",
+    "",
+    " ",
+    "é",
+    "β",
+    "\u202e1",
+    "\x00",
+    "-",
+    "--",
+    ",",
+    "1,,2",
+    "1:2",
+    "1:2:x",
+    "0:1:0",
+    "../../etc/passwd",
+    "A" * 100_000,
+    *INJECTIONS,
 ]
 UNKNOWN = ["--nope", "-x", "--n=", "--json=1", "--=", "-h", "--help"]
 
@@ -118,38 +145,53 @@ def _flags(options: dict, switches=()):
     ``switches`` (flags without a value), in any order, plus maybe an unknown
     flag; each value is either valid or hostile."""
     pair = st.sampled_from(sorted(options)).flatmap(
-        lambda f: st.tuples(st.just(f), st.one_of(options[f], hostile)))
-    item = st.one_of(pair.map(list), st.sampled_from(list(switches) or ["--"]).map(
-        lambda s: [s] if s != "--" else []))
+        lambda f: st.tuples(st.just(f), st.one_of(options[f], hostile))
+    )
+    item = st.one_of(
+        pair.map(list),
+        st.sampled_from(list(switches) or ["--"]).map(
+            lambda s: [s] if s != "--" else []
+        ),
+    )
     unknown = st.lists(st.sampled_from(UNKNOWN), max_size=1)
     return st.tuples(st.lists(item, max_size=4), unknown).map(
-        lambda t: [a for part in t[0] for a in part] + t[1])
+        lambda t: [a for part in t[0] for a in part] + t[1]
+    )
 
 
 def _numbers(low, high, fmt=str):
     return st.integers(low, high).map(fmt)
 
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 
 # ---------------------------------------------------------------------------
 # per-subcommand fuzzing
 # ---------------------------------------------------------------------------
 
 KERNELS = st.sampled_from(["exp", "relu", "1/(1+exp(-beta*s))", "max(s,0)**2"])
+#: Kernels without a usable float64 energy: no closed form, undefined, overflowing.
+AWKWARD = ["1/s", "sqrt(s)", "cosh(beta*s)", "erf(beta*s)", "cos(beta*s)", "s**3"]
 SIMULATE = {
-    "--n": _numbers(2, 6), "--d": _numbers(1, 4), "--heads": _numbers(1, 3),
+    "--n": _numbers(2, 6),
+    "--d": _numbers(1, 4),
+    "--heads": _numbers(1, 3),
     "--beta": st.sampled_from(["1e-8", "0.5", "2", "700", "1000"]),
     "--t": st.sampled_from(["1e-9", "0.1", "0.5"]),
-    "--samples": _numbers(2, 5), "--seed": _numbers(0, 2**70),
-    "--kernel": KERNELS, "--norm": st.sampled_from(["usa", "sa"]),
+    "--samples": _numbers(2, 5),
+    "--seed": _numbers(0, 2**70),
+    "--kernel": st.one_of(KERNELS, st.sampled_from(AWKWARD)),
+    "--norm": st.sampled_from(["usa", "sa"]),
     "--geometry": st.sampled_from(["flat", "sphere"]),
     "--heads-kind": st.sampled_from(["symmetric", "general"]),
     "--out": st.sampled_from(["out", "a/b/c", "."]),
 }
-SIMULATE_BASE = ["--n", "4", "--d", "3", "--heads", "2", "--t", "0.3",
-                 "--samples", "3"]
+SIMULATE_BASE = ["--n", "4", "--d", "3", "--heads", "2", "--t", "0.3", "--samples", "3"]
 
 
 @SETTINGS
@@ -158,6 +200,8 @@ SIMULATE_BASE = ["--n", "4", "--d", "3", "--heads", "2", "--t", "0.3",
 @example(["--beta", "1000", "--norm", "usa"])
 @example(["--out", "A" * 100_000])
 @example(["--kernel", "A" * 100_000])
+@example(["--kernel", "1/s"])
+@example(["--kernel", "cosh(beta*s)", "--beta", "1000"])
 def test_simulate_survives_hostile_arguments(tmp_path, flags):
     """simulate: exit 0, 1 (solver failure) or 2, never a traceback or an injection."""
     with _fresh_directory(tmp_path) as where:
@@ -168,22 +212,26 @@ def test_simulate_survives_hostile_arguments(tmp_path, flags):
 
 
 SWEEP = {
-    "--n": st.sampled_from(["3", "2,3"]), "--d": st.sampled_from(["1", "2"]),
+    "--n": st.sampled_from(["3", "2,3"]),
+    "--d": st.sampled_from(["1", "2"]),
     "--heads": st.sampled_from(["1", "2"]),
     "--beta": st.sampled_from(["1", "0.5:2:2", "1e3"]),
     "--kernel": st.sampled_from(["exp", "relu", "exp,relu"]),
-    "--norm": st.sampled_from(["usa", "sa"]), "--t": st.sampled_from(["0.2"]),
+    "--norm": st.sampled_from(["usa", "sa"]),
+    "--t": st.sampled_from(["0.2"]),
     "--delta": st.sampled_from(["0.5", "1e-3"]),
     "--matrices": st.sampled_from(["identity", "symmetric"]),
-    "--seeds": st.sampled_from(["1", "2"]), "--seed": _numbers(0, 9),
-    "--samples": _numbers(2, 4), "--out": st.sampled_from(["sweep", "sweep/inner"]),
+    "--seeds": st.sampled_from(["1", "2"]),
+    "--seed": _numbers(0, 9),
+    "--samples": _numbers(2, 4),
+    "--out": st.sampled_from(["sweep", "sweep/inner"]),
     "--workers": st.just("1"),
     "--scheduler": st.sampled_from(["local:x", "local:0", "udp://x", "tcp//"]),
-    "--config": st.sampled_from(["grid.toml", "bad.toml", "keys.toml", "missing.toml",
-                                 "."]),
+    "--config": st.sampled_from(
+        ["grid.toml", "bad.toml", "keys.toml", "missing.toml", "."]
+    ),
 }
-SWEEP_BASE = ["--n", "3", "--d", "2", "--t", "0.2", "--samples", "3",
-              "--out", "sweep"]
+SWEEP_BASE = ["--n", "3", "--d", "2", "--t", "0.2", "--samples", "3", "--out", "sweep"]
 
 
 def _config_files(where: Path) -> None:
@@ -212,11 +260,14 @@ def test_sweep_survives_hostile_arguments(tmp_path, flags):
 
 
 VERIFY = {
-    "--profile": st.sampled_from(["quick", "full"]), "--seed": _numbers(0, 2**70),
+    "--profile": st.sampled_from(["quick", "full"]),
+    "--seed": _numbers(0, 2**70),
     "--only": st.sampled_from(["C1", "C1,C2", "C99"]),
-    "--kernel": KERNELS, "--digits": _numbers(15, 1000),
+    "--kernel": KERNELS,
+    "--digits": _numbers(15, 1000),
     "--claims": st.sampled_from(["proofs.c1_energy", "no.such.module", "x.py"]),
-    "--json": st.sampled_from(["r.json"]), "--out": st.sampled_from(["out"]),
+    "--json": st.sampled_from(["r.json"]),
+    "--out": st.sampled_from(["out"]),
 }
 
 
@@ -239,8 +290,10 @@ DERIVE = {"--claims": st.sampled_from(["proofs.c2_shadows", "nope", "x.py"])}
 
 
 @SETTINGS
-@given(st.one_of(st.sampled_from(["C2", "C3", "C5", "c2", "C0"]), hostile),
-       _flags(DERIVE, ["--latex", "--mathml"]))
+@given(
+    st.one_of(st.sampled_from(["C2", "C3", "C5", "c2", "C0"]), hostile),
+    _flags(DERIVE, ["--latex", "--mathml"]),
+)
 def test_derive_survives_hostile_arguments(tmp_path, claim, flags):
     """derive: exit 0 or 2 for any claim id and flags."""
     with _fresh_directory(tmp_path) as where:
@@ -251,7 +304,8 @@ def test_derive_survives_hostile_arguments(tmp_path, claim, flags):
 
 
 CRITICAL = {
-    "--n": _numbers(2, 64), "--m": st.sampled_from(["1", "0.5", "3/2", "1e-300"]),
+    "--n": _numbers(2, 64),
+    "--m": st.sampled_from(["1", "0.5", "3/2", "1e-300"]),
     "--rho": st.sampled_from(["0", "0.25", "-0.1", "1"]),
     "--digits": _numbers(15, 60),
 }
@@ -270,10 +324,13 @@ def test_critical_beta_survives_hostile_arguments(tmp_path, flags):
 
 EQUIANGULAR = {
     "--kernel": st.sampled_from(["exp", "relu"]),
-    "--norm": st.sampled_from(["usa", "sa"]), "--n": _numbers(2, 6),
-    "--m": st.sampled_from(["1", "0.5,1", "-1"]), "--beta": st.sampled_from(["1", "2"]),
+    "--norm": st.sampled_from(["usa", "sa"]),
+    "--n": _numbers(2, 6),
+    "--m": st.sampled_from(["1", "0.5,1", "-1"]),
+    "--beta": st.sampled_from(["1", "2"]),
     "--rho0": st.sampled_from(["0", "0.3", "-0.2", "1"]),
-    "--t": st.sampled_from(["0", "0.2", "1e300"]), "--digits": _numbers(15, 25),
+    "--t": st.sampled_from(["0", "0.2", "1e300"]),
+    "--digits": _numbers(15, 25),
 }
 
 
@@ -292,13 +349,26 @@ def test_equiangular_survives_hostile_arguments(tmp_path, flags):
 def _results_document(title: str) -> dict:
     """A minimal result document as ``verify`` writes it."""
     claim = {
-        "id": "C9", "title": title, "status": "verified",
-        "hypotheses": [title], "statement": {"latex": "E \\ge 0"},
-        "derivation": [], "evidence": [], "figures": [], "counterexamples": [],
+        "id": "C9",
+        "title": title,
+        "status": "verified",
+        "hypotheses": [title],
+        "statement": {"latex": "E \\ge 0"},
+        "derivation": [],
+        "evidence": [],
+        "figures": [],
+        "counterexamples": [],
     }
-    return {"headflow": "0.1.0", "seed": 0, "profile": "quick", "digits": 30,
-            "options": {}, "command": "headflow verify", "versions": {},
-            "claims": [claim]}
+    return {
+        "headflow": "0.1.0",
+        "seed": 0,
+        "profile": "quick",
+        "digits": 30,
+        "options": {},
+        "command": "headflow verify",
+        "versions": {},
+        "claims": [claim],
+    }
 
 
 def _result_files(where: Path) -> None:
@@ -317,10 +387,15 @@ REPORT = {
 
 
 @SETTINGS
-@given(st.one_of(st.sampled_from(["results.json", "bad.json", "list.json",
-                                  "types.json", "missing.json", "."]),
-                 hostile),
-       _flags(REPORT))
+@given(
+    st.one_of(
+        st.sampled_from(
+            ["results.json", "bad.json", "list.json", "types.json", "missing.json", "."]
+        ),
+        hostile,
+    ),
+    _flags(REPORT),
+)
 def test_report_survives_hostile_arguments(tmp_path, results, flags):
     """report: exit 0 or 2 for any results file, format and directory."""
     with _fresh_directory(tmp_path) as where:
@@ -332,8 +407,12 @@ def test_report_survives_hostile_arguments(tmp_path, results, flags):
 
 
 @SETTINGS
-@given(st.lists(st.one_of(st.sampled_from(UNKNOWN + ["--version", "bogus"]), hostile),
-                max_size=3))
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(UNKNOWN + ["--version", "bogus"]), hostile),
+        max_size=3,
+    )
+)
 def test_top_level_survives_hostile_arguments(tmp_path, argv):
     """Without a valid subcommand: usage, version, or one error line."""
     with _fresh_directory(tmp_path) as where:
@@ -347,16 +426,42 @@ def test_top_level_survives_hostile_arguments(tmp_path, argv):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    ["critical-beta", "--n", "8", "--m", "1e99999999999"],
-    ["equiangular", "--n", "4", "--rho0", "0.1", "--t", "1e99999999999"],
-    ["equiangular", "--n", "4", "--rho0", "0.1", "--t", "0.2", "--beta", "1e-10000"],
-    ["report", "deep.json", "--out", "report"],
-    ["sweep", "--n", "3", "--d", "2", "--t", "0.05", "--samples", "3",
-     "--out", "sweep", "--quiet", "--plot"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["critical-beta", "--n", "8", "--m", "1e99999999999"],
+        ["equiangular", "--n", "4", "--rho0", "0.1", "--t", "1e99999999999"],
+        [
+            "equiangular",
+            "--n",
+            "4",
+            "--rho0",
+            "0.1",
+            "--t",
+            "0.2",
+            "--beta",
+            "1e-10000",
+        ],
+        ["report", "deep.json", "--out", "report"],
+        [
+            "sweep",
+            "--n",
+            "3",
+            "--d",
+            "2",
+            "--t",
+            "0.05",
+            "--samples",
+            "3",
+            "--out",
+            "sweep",
+            "--quiet",
+            "--plot",
+        ],
+    ],
+)
 def test_pinned_hostile_inputs(argv, tmp_path):
-    """Huge decimal exponents, deeply nested JSON and an empty sweep plot end cleanly."""
+    """Huge exponents, deeply nested JSON and an empty sweep plot end cleanly."""
     with _fresh_directory(tmp_path) as where:
         _result_files(where)
         code, out, err = _run(argv, budget=5)
@@ -366,8 +471,7 @@ def test_pinned_hostile_inputs(argv, tmp_path):
         assert code == 2 and "limit" not in err
 
 
-def test_kernel_that_sympy_cannot_integrate_in_time_is_refused(tmp_path,
-                                                               monkeypatch):
+def test_kernel_that_sympy_cannot_integrate_in_time_is_refused(tmp_path, monkeypatch):
     """A short kernel whose antiderivative keeps SymPy busy ends within the budget."""
     monkeypatch.setattr(proofs.cli, "SYMBOLIC_SECONDS", 1.0)
     with _fresh_directory(tmp_path) as where:
@@ -384,8 +488,9 @@ def test_html_report_escapes_a_hostile_title(tmp_path, monkeypatch):
     hostile_title = "<script>alert('x')</script> & <img src=x onerror=alert(1)>"
     Path("results.json").write_text(json.dumps(_results_document(hostile_title)))
 
-    code, out, err = _run(["report", "results.json", "--format", "html",
-                           "--out", "html"])
+    code, out, err = _run(
+        ["report", "results.json", "--format", "html", "--out", "html"]
+    )
 
     assert code == 0, err
     pages = list(Path("html").glob("*.html"))
@@ -396,18 +501,27 @@ def test_html_report_escapes_a_hostile_title(tmp_path, monkeypatch):
     assert "&lt;script&gt;alert(" in text
 
 
-@pytest.mark.parametrize("argv", [
-    ["simulate", "--kernel", "__import__('os').system('touch pwned')"],
-    ["simulate", "--n", "A" * 100_000],
-    ["report", "A" * 100_000, "--out", "x"],
-    ["sweep", "--beta", "nan", "--out", "s"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "--kernel", "__import__('os').system('touch pwned')"],
+        ["simulate", "--n", "A" * 100_000],
+        ["report", "A" * 100_000, "--out", "x"],
+        ["sweep", "--beta", "nan", "--out", "s"],
+    ],
+)
 def test_subprocess_prints_no_traceback(argv, tmp_path):
     """python -m proofs.cli ends with one error line and exit 2, as a process."""
     env = {**os.environ, "PYTHONPATH": str(Path(proofs.cli.__file__).parents[1])}
     env.pop("HEADFLOW_DEBUG", None)
-    result = subprocess.run([sys.executable, "-m", "proofs.cli", *argv], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "proofs.cli", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr

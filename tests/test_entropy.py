@@ -18,7 +18,6 @@ from numeric import strategies
 from proofs import c7_entropy as c7
 from proofs.framework import Context, Status, run_claim
 from symbolic import entropy as ent
-from symbolic.errors import RangeError
 from symbolic.model import beta, s
 from symbolic.model import n as n_sym
 
@@ -118,8 +117,9 @@ def test_entropy_tends_to_log_n_on_the_model():
 def test_rho_rate_matches_the_particle_velocity(variant):
     """rho' used by the entropy formula equals 2 <x_i', x_k> of the particle flow."""
     kernel, norm = variant
-    rate = sp.lambdify((ent.rho, beta, n_sym, ent.m),
-                       ent._equiangular_rho_rate(*variant))
+    rate = sp.lambdify(
+        (ent.rho, beta, n_sym, ent.m), ent._equiangular_rho_rate(*variant)
+    )
 
     for rho, b, n, m in [(0.3, 2.0, 5, 0.7), (0.9, 0.5, 3, 1.4), (0.05, 7.0, 8, 0.2)]:
         X = c7._equiangular(n, rho, n)

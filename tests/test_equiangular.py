@@ -62,7 +62,8 @@ def test_critical_beta_is_where_the_self_weight_is_one_half():
     """Substituting beta_c into the self weight gives exactly 1/2."""
     inverse = sp.powsimp(sp.expand(1 / eq.self_weight()))
     at = inverse.subs(beta, eq.critical_beta()).replace(
-        sp.exp, lambda e: sp.exp(sp.simplify(e)))
+        sp.exp, lambda e: sp.exp(sp.simplify(e))
+    )
 
     assert sp.simplify(1 / at) == sp.Rational(1, 2)
 
@@ -72,8 +73,9 @@ def test_gram_root_squares_to_the_gram_matrix():
     R = eq.gram_root()
     root = (R.alpha * sp.eye(5) + R.gamma * sp.ones(5, 5)).subs(n, 5)
 
-    assert sp.simplify(root**2 - ((1 - eq.rho) * sp.eye(5) + eq.rho * sp.ones(5, 5))) \
-        == sp.zeros(5, 5)
+    assert sp.simplify(
+        root**2 - ((1 - eq.rho) * sp.eye(5) + eq.rho * sp.ones(5, 5))
+    ) == sp.zeros(5, 5)
 
 
 def test_linear_rates_at_one():
@@ -118,17 +120,33 @@ def _perturbed(kernel, norm, factor):
 def test_pointwise_check_reaches_thirty_digits(kernel, norm):
     """The 30-digit particle cross-check passes for the derived rate."""
     ms = ["0.7", "1.3"] if kernel == "relu" else ["0.7", "-1.3"]
-    out = pointwise_agreement(kernel, norm, n_tokens=5, d=7, m=ms, beta_="1.1",
-                              rhos=["-0.2", "0.4"], digits=30)
+    out = pointwise_agreement(
+        kernel,
+        norm,
+        n_tokens=5,
+        d=7,
+        m=ms,
+        beta_="1.1",
+        rhos=["-0.2", "0.4"],
+        digits=30,
+    )
 
     assert out["digits"] >= 30 and out["spread"] <= 1e-30
 
 
 def test_pointwise_check_detects_a_broken_rate():
     """Multiplying the rate by 1 + 1e-6 drops the agreement to about 6 digits."""
-    out = pointwise_agreement("exp", "sa", n_tokens=5, d=7, m=["0.7", "-1.3"],
-                              beta_="1.1", rhos=["0.4"], digits=30,
-                              rate=_perturbed("exp", "sa", 1 + mpmath.mpf("1e-6")))
+    out = pointwise_agreement(
+        "exp",
+        "sa",
+        n_tokens=5,
+        d=7,
+        m=["0.7", "-1.3"],
+        beta_="1.1",
+        rhos=["0.4"],
+        digits=30,
+        rate=_perturbed("exp", "sa", 1 + mpmath.mpf("1e-6")),
+    )
 
     assert out["digits"] <= 7
 
@@ -157,8 +175,10 @@ def _bisect_self_weight(n_tok, m_text, rho_text, digits):
         return (lo + hi) / 2
 
 
-@pytest.mark.parametrize("n_tok, m, rho", [(16, "1", "0"), (7, "0.5", "0.3"),
-                                           (3, "2", "-0.4"), (50, "1.25", "0.9")])
+@pytest.mark.parametrize(
+    "n_tok, m, rho",
+    [(16, "1", "0"), (7, "0.5", "0.3"), (3, "2", "-0.4"), (50, "1.25", "0.9")],
+)
 def test_critical_beta_agrees_with_bisection(n_tok, m, rho):
     """The closed form matches a bisection of the self-weight condition."""
     out = api.critical_beta(n_tok, m, rho, digits=40, certify=True)
@@ -196,17 +216,28 @@ def test_critical_beta_near_one_keeps_its_digits():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kernel, norm, ms, b, r0, t", [
-    ("exp", "sa", [0.5, 1, 1.7], 2, 0.1, 1.5),
-    ("exp", "usa", [0.9, -0.4], 1.2, -0.1, 2),
-    ("relu", "usa", [0.7, 1.3], 1, 0.3, 1),
-    ("relu", "sa", [1.1], 1, 0.05, 1.5),
-])
+@pytest.mark.parametrize(
+    "kernel, norm, ms, b, r0, t",
+    [
+        ("exp", "sa", [0.5, 1, 1.7], 2, 0.1, 1.5),
+        ("exp", "usa", [0.9, -0.4], 1.2, -0.1, 2),
+        ("relu", "usa", [0.7, 1.3], 1, 0.3, 1),
+        ("relu", "sa", [1.1], 1, 0.05, 1.5),
+    ],
+)
 def test_equiangular_matches_a_float_particle_run(kernel, norm, ms, b, r0, t):
     """rho(t) of the reduced ODE equals <x_1, x_2> of a DOP853 particle run."""
     out = api.equiangular(kernel, norm, N, ms, b, r0, t, digits=15)
-    traj = numeric.integrate(api.equiangular_tokens(N, r0, D), api.scalar_heads(ms, D),
-                             b, t, kernel=kernel, norm=norm, rtol=1e-13, atol=1e-15)
+    traj = numeric.integrate(
+        api.equiangular_tokens(N, r0, D),
+        api.scalar_heads(ms, D),
+        b,
+        t,
+        kernel=kernel,
+        norm=norm,
+        rtol=1e-13,
+        atol=1e-15,
+    )
     X = traj.X[-1]
 
     assert abs(float(out["rho"]) - float(X[0] @ X[1])) <= 1e-10
@@ -215,8 +246,9 @@ def test_equiangular_matches_a_float_particle_run(kernel, norm, ms, b, r0, t):
 
 def test_equiangular_with_particles_agrees_to_the_digits_asked():
     """particles=True: the particle system agrees to the requested precision."""
-    out = api.equiangular("exp", "sa", 4, ["0.5", "1.5"], "2", "0.1", "1",
-                          digits=25, particles=True)
+    out = api.equiangular(
+        "exp", "sa", 4, ["0.5", "1.5"], "2", "0.1", "1", digits=25, particles=True
+    )
 
     assert out["agreement_digits"] >= 25 and out["digits"] >= 25
     assert out["rho"][:20] == out["rho_particles"][:20]
@@ -225,39 +257,49 @@ def test_equiangular_with_particles_agrees_to_the_digits_asked():
 def test_extrapolation_integrator_matches_gauss_legendre():
     """The particle integrator agrees with solve_ivp_mp on highprec's flow."""
     n_tok, ms = 3, ("0.5", "1.5")
-    M = [[[mpmath.mpf(m) if a == c else 0 for c in range(n_tok)] for a in range(n_tok)]
-         for m in ms]
-    f = flow_function(M, "1", kernel="exp", norm="sa", geometry="sphere",
-                      n_tokens=n_tok, dim=n_tok)
+    M = [
+        [[mpmath.mpf(m) if a == c else 0 for c in range(n_tok)] for a in range(n_tok)]
+        for m in ms
+    ]
+    f = flow_function(
+        M, "1", kernel="exp", norm="sa", geometry="sphere", n_tokens=n_tok, dim=n_tok
+    )
     with mpmath.workdps(30):
         y0 = [v for row in api.equiangular_tokens_mp(n_tok, "0.2") for v in row]
     sol = solve_ivp_mp(f, (0, "0.5"), y0, digits=16)
-    mine = api.particle_solution("exp", "sa", n_tok, list(ms), "1", "0.2", "0.5",
-                                 digits=16)
+    mine = api.particle_solution(
+        "exp", "sa", n_tok, list(ms), "1", "0.2", "0.5", digits=16
+    )
     with mpmath.workdps(30):
         Y = sol.y[-1]
-        gauss = mpmath.fdot(Y[0:n_tok], Y[n_tok:2 * n_tok])
+        gauss = mpmath.fdot(Y[0:n_tok], Y[n_tok : 2 * n_tok])
 
         assert abs(gauss - mine["rho"]) < mpmath.mpf(10) ** -16
 
 
-@pytest.mark.parametrize("call, argument", [
-    (lambda: api.equiangular("exp", "sa", 4, [1], 1, "-0.5", 1), "rho0"),
-    (lambda: api.equiangular("exp", "sa", 4, [1], 1, "1.01", 1), "rho0"),
-    (lambda: api.critical_beta(4, 1, 1), "rho"),
-    (lambda: api.critical_beta(4, 1, "-0.34"), "rho"),
-    (lambda: api.equiangular("exp", "sa", 1, [1], 1, 0, 1), "n"),
-    (lambda: api.critical_beta(2.5, 1, 0), "n"),
-    (lambda: api.equiangular("relu", "sa", 4, [1, -1], 1, 0.1, 1), "m"),
-    (lambda: api.critical_beta(4, -1, 0), "m"),
-    (lambda: api.critical_beta(4, 1, 0, digits=14), "digits"),
-    (lambda: api.equiangular("exp", "sa", 4, [1], 1, 0.1, 1, digits=1001), "digits"),
-    (lambda: api.equiangular("exp", "sa", 4, [1], 1, 0.1, -1), "t"),
-    (lambda: api.equiangular("exp", "sa", 4, [1], 0, 0.1, 1), "beta"),
-    (lambda: api.equiangular("tanh", "sa", 4, [1], 1, 0.1, 1), "kernel"),
-    (lambda: api.equiangular("exp", "softmax", 4, [1], 1, 0.1, 1), "norm"),
-    (lambda: api.equiangular("exp", "sa", 40, [1], 1, 0.1, 1, particles=True), "n"),
-])
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: api.equiangular("exp", "sa", 4, [1], 1, "-0.5", 1), "rho0"),
+        (lambda: api.equiangular("exp", "sa", 4, [1], 1, "1.01", 1), "rho0"),
+        (lambda: api.critical_beta(4, 1, 1), "rho"),
+        (lambda: api.critical_beta(4, 1, "-0.34"), "rho"),
+        (lambda: api.equiangular("exp", "sa", 1, [1], 1, 0, 1), "n"),
+        (lambda: api.critical_beta(2.5, 1, 0), "n"),
+        (lambda: api.equiangular("relu", "sa", 4, [1, -1], 1, 0.1, 1), "m"),
+        (lambda: api.critical_beta(4, -1, 0), "m"),
+        (lambda: api.critical_beta(4, 1, 0, digits=14), "digits"),
+        (
+            lambda: api.equiangular("exp", "sa", 4, [1], 1, 0.1, 1, digits=1001),
+            "digits",
+        ),
+        (lambda: api.equiangular("exp", "sa", 4, [1], 1, 0.1, -1), "t"),
+        (lambda: api.equiangular("exp", "sa", 4, [1], 0, 0.1, 1), "beta"),
+        (lambda: api.equiangular("tanh", "sa", 4, [1], 1, 0.1, 1), "kernel"),
+        (lambda: api.equiangular("exp", "softmax", 4, [1], 1, 0.1, 1), "norm"),
+        (lambda: api.equiangular("exp", "sa", 40, [1], 1, 0.1, 1, particles=True), "n"),
+    ],
+)
 def test_invalid_arguments_name_the_argument(call, argument):
     """Each bad argument raises InvalidArgumentError naming it, in one line."""
     with pytest.raises(InvalidArgumentError) as info:
@@ -272,13 +314,16 @@ def test_invalid_arguments_name_the_argument(call, argument):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kernel, norm, ms, strict", [
-    ("exp", "usa", ["0.5", "2"], True),
-    ("exp", "sa", ["0.5", "2"], True),
-    ("exp", "sa", ["1.5", "1.5"], False),
-    ("relu", "usa", ["0.5", "2"], False),
-    ("relu", "sa", ["0.5", "2"], False),
-])
+@pytest.mark.parametrize(
+    "kernel, norm, ms, strict",
+    [
+        ("exp", "usa", ["0.5", "2"], True),
+        ("exp", "sa", ["0.5", "2"], True),
+        ("exp", "sa", ["1.5", "1.5"], False),
+        ("relu", "usa", ["0.5", "2"], False),
+        ("relu", "sa", ["0.5", "2"], False),
+    ],
+)
 def test_superadditivity_strict_or_equal(kernel, norm, ms, strict):
     """kappa[F_1 + F_2] > kappa_1 + kappa_2 iff the heads are not proportional."""
     out = clustering_rates(kernel, norm, ms, digits=25)
@@ -297,8 +342,7 @@ def test_relu_softmax_time_matches_quadrature(rho0, rho1, m_value):
     """The sa relu closed form equals the quadrature of 1/rho'."""
     T = eq.relu_softmax_clustering_time()
     closed = float(T.subs({eq.rho_0: rho0, eq.rho_1: rho1, eq.m: m_value}))
-    quad, _ = api.clustering_time("relu", "sa", 5, [m_value], 1, rho0, rho1,
-                                  digits=15)
+    quad, _ = api.clustering_time("relu", "sa", 5, [m_value], 1, rho0, rho1, digits=15)
 
     assert math.isclose(closed, float(quad), rel_tol=1e-13)
 

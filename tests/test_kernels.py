@@ -80,18 +80,29 @@ def test_permutation_equivariance(model, random):
     perm = list(range(model.n))
     random.shuffle(perm)
     for kernel, norm in VARIANTS:
-        V = numeric.velocity(model.X, model.M, model.beta, kernel=kernel, norm=norm,
-                             geometry="flat")
-        Vp = numeric.velocity(model.X[perm], model.M, model.beta, kernel=kernel,
-                              norm=norm, geometry="flat")
+        V = numeric.velocity(
+            model.X, model.M, model.beta, kernel=kernel, norm=norm, geometry="flat"
+        )
+        Vp = numeric.velocity(
+            model.X[perm],
+            model.M,
+            model.beta,
+            kernel=kernel,
+            norm=norm,
+            geometry="flat",
+        )
 
         assert _error(Vp, V[perm], rtol=1e-13) < 1
 
 
-@given(models(n=(2, 5), d=(1, 4), heads=(1, 3), symmetric=True, beta=(0.1, 3.0),
-              sphere=False))
-@example(numeric.strategies.Model(np.array([[1.0, 0.0], [0.0, 1.0]]),
-                                  np.eye(2)[None], 1.0))
+@given(
+    models(
+        n=(2, 5), d=(1, 4), heads=(1, 3), symmetric=True, beta=(0.1, 3.0), sphere=False
+    )
+)
+@example(
+    numeric.strategies.Model(np.array([[1.0, 0.0], [0.0, 1.0]]), np.eye(2)[None], 1.0)
+)
 def test_energy_gradient_is_velocity_over_n(model):
     """For usa weights and symmetric M, grad_{x_i} E = v_i / n (central differences)."""
     X, M, beta = model.X, model.M, model.beta
@@ -101,8 +112,9 @@ def test_energy_gradient_is_velocity_over_n(model):
     for i, a in np.ndindex(*X.shape):
         step = np.zeros_like(X)
         step[i, a] = h
-        grad[i, a] = (numeric.energy(X + step, M, beta)
-                      - numeric.energy(X - step, M, beta)) / (2 * h)
+        grad[i, a] = (
+            numeric.energy(X + step, M, beta) - numeric.energy(X - step, M, beta)
+        ) / (2 * h)
 
     assert _error(grad, V / model.n, atol=1e-9, rtol=1e-6) < 1
 
@@ -116,13 +128,15 @@ def test_float64_agrees_with_mpmath(kernel, norm, geometry):
     X /= np.linalg.norm(X, axis=1, keepdims=True)
 
     V = numeric.velocity(X, M, 2.3, kernel=kernel, norm=norm, geometry=geometry)
-    Vm = highprec.velocity_mp(X, M, 2.3, kernel=kernel, norm=norm,
-                              geometry=geometry, digits=30)
+    Vm = highprec.velocity_mp(
+        X, M, 2.3, kernel=kernel, norm=norm, geometry=geometry, digits=30
+    )
     E = numeric.head_energies(X, M, 2.3, kernel=kernel)
     Em = highprec.head_energies_mp(X, M, 2.3, kernel=kernel, digits=30)
     R = numeric.energy_rates(X, M, 2.3, kernel=kernel, norm=norm, geometry=geometry)
-    Rm = highprec.energy_rates_mp(X, M, 2.3, kernel=kernel, norm=norm,
-                                  geometry=geometry, digits=30)
+    Rm = highprec.energy_rates_mp(
+        X, M, 2.3, kernel=kernel, norm=norm, geometry=geometry, digits=30
+    )
 
     assert _error(V, Vm.astype(float)) < 1
     assert _error(E, Em.astype(float)) < 1
@@ -168,8 +182,10 @@ def test_energy_rate_chain_rule_matches_central_differences():
     V = numeric.velocity(X, M, 1.1, norm="sa")
     h = 1e-6
 
-    fd = (numeric.head_energies(X + h * V, M, 1.1)
-          - numeric.head_energies(X - h * V, M, 1.1)) / (2 * h)
+    fd = (
+        numeric.head_energies(X + h * V, M, 1.1)
+        - numeric.head_energies(X - h * V, M, 1.1)
+    ) / (2 * h)
     rates = numeric.energy_rates(X, M, 1.1, norm="sa")
 
     assert _error(rates, fd, rtol=1e-7) < 1
@@ -178,8 +194,7 @@ def test_energy_rate_chain_rule_matches_central_differences():
 @pytest.mark.parametrize(
     "call, argument",
     [
-        (lambda X, M: numeric.velocity(np.where(X == X[0, 0], np.nan, X), M, 1.0),
-         "X"),
+        (lambda X, M: numeric.velocity(np.where(X == X[0, 0], np.nan, X), M, 1.0), "X"),
         (lambda X, M: numeric.velocity(X, M[:, :, :5], 1.0), "M"),
         (lambda X, M: numeric.velocity(2 * X, M, 1.0, geometry="sphere"), "X"),
         (lambda X, M: numeric.velocity(X, M, -1.0), "beta"),
@@ -217,8 +232,9 @@ def test_integrator_converges_at_high_order():
     X, M = X[:3, :3], M[:1, :3, :3]
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     f = highprec.flow_function(M, 1.0, norm="sa", n_tokens=3, dim=3)
-    ref = solve_ivp_mp(f, (0, 1), highprec.normalise_rows(X, 30).ravel().tolist(),
-                       digits=20)
+    ref = solve_ivp_mp(
+        f, (0, 1), highprec.normalise_rows(X, 30).ravel().tolist(), digits=20
+    )
     exact = np.array([float(v) for v in ref.y[-1]]).reshape(3, 3)
 
     errors = []

@@ -42,8 +42,9 @@ def _unit(V):
 
 def _configuration(kind: str):
     """Tokens ``X`` (n, d) on the sphere and general heads ``M`` (H, d, d)."""
-    n, d, H = {"one-head": (5, 3, 1), "many-heads": (3, 2, 64),
-               "line": (5, 1, 2)}.get(kind, (5, 3, 2))
+    n, d, H = {"one-head": (5, 3, 1), "many-heads": (3, 2, 64), "line": (5, 1, 2)}.get(
+        kind, (5, 3, 2)
+    )
     rng = np.random.default_rng(sum(map(ord, kind)))
     M = rng.standard_normal((H, d, d)) / math.sqrt(d)
     if kind == "line":
@@ -61,8 +62,7 @@ def _configuration(kind: str):
     return X, M
 
 
-CONFIGURATIONS = ("random", "coincident", "antipodal", "line", "one-head",
-                  "many-heads")
+CONFIGURATIONS = ("random", "coincident", "antipodal", "line", "one-head", "many-heads")
 
 
 # ---------------------------------------------------------------------------
@@ -114,7 +114,9 @@ def _finite_or_range_error(compute, reference, what: str) -> None:
 
 _CASES = [
     pytest.param(c, b, k, id=f"{c}-beta{b:g}-{'sigmoid' if k == SIGMOID else k}")
-    for c in CONFIGURATIONS for b in BETAS for k in KERNELS
+    for c in CONFIGURATIONS
+    for b in BETAS
+    for k in KERNELS
 ]
 
 
@@ -201,6 +203,54 @@ def test_sigmoid_energy_stays_finite_at_any_beta(beta):
     _agrees(value, reference)
 
 
+_USER_KERNELS = [
+    "cosh(beta*s)",
+    "sqrt(s)",
+    "log(s)",
+    "-exp(beta*s)",
+    "erf(beta*s)",
+    "tanh(beta*s)",
+    "s**3",
+    "1/s",
+    "exp(beta*s)*s**2",
+]
+#: What a kernel without a usable float64 form may raise instead of a value.
+_REFUSALS = (RangeError, InvalidArgumentError, NotImplementedError)
+
+
+@pytest.mark.parametrize("beta", [1.0, 1e3])
+@pytest.mark.parametrize("kernel", _USER_KERNELS)
+def test_user_kernels_are_accurate_or_refused(kernel, beta):
+    """A user kernel gives accurate values or a clear error, never NaN or a warning.
+
+    Refusals cover overflow (``cosh`` at large ``beta``), kernels undefined at
+    negative scores (``sqrt``, ``log``), missing closed forms (``1/s``) and
+    special functions without a float64 implementation.
+    """
+    X, M = _configuration("random")
+    quantities = [
+        (
+            lambda: numeric.velocity(X, M, beta, kernel=kernel, norm="sa"),
+            lambda: highprec.velocity_mp(X, M, beta, kernel=kernel, norm="sa"),
+        ),
+        (
+            lambda: numeric.head_energies(X, M, beta, kernel=kernel),
+            lambda: highprec.head_energies_mp(X, M, beta, kernel=kernel),
+        ),
+        (
+            lambda: numeric.energy_rates(X, M, beta, kernel=kernel, norm="usa"),
+            lambda: highprec.energy_rates_mp(X, M, beta, kernel=kernel, norm="usa"),
+        ),
+    ]
+    for compute, reference in quantities:
+        try:
+            value = compute()
+        except _REFUSALS as exc:
+            assert str(exc)
+            continue
+        _agrees(value, reference())
+
+
 # ---------------------------------------------------------------------------
 # large sizes
 # ---------------------------------------------------------------------------
@@ -212,8 +262,10 @@ def _softmax_velocity_row(X, M, beta, i: int) -> np.ndarray:
         v = [mpmath.mpf(0)] * X.shape[1]
         for Mh in M:
             keys = X @ Mh.T  # M_h x_j (exact enough: compared at 1e-10)
-            s_i = [mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b)
-                               for a, b in zip(X[i], k)) for k in keys]
+            s_i = [
+                mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(X[i], k))
+                for k in keys
+            ]
             top = max(s_i)
             w = [mpmath.exp(beta * (s - top)) for s in s_i]
             Z = mpmath.fsum(w)
@@ -273,10 +325,12 @@ _BAD = [
 ]
 
 
-@pytest.mark.parametrize(("argument", "change"), _BAD,
-                         ids=[f"{a}-{i}" for i, (a, _) in enumerate(_BAD)])
-def test_hostile_arguments_raise_invalid_argument(argument, change, tmp_path,
-                                                  monkeypatch):
+@pytest.mark.parametrize(
+    ("argument", "change"), _BAD, ids=[f"{a}-{i}" for i, (a, _) in enumerate(_BAD)]
+)
+def test_hostile_arguments_raise_invalid_argument(
+    argument, change, tmp_path, monkeypatch
+):
     """Each bad argument raises InvalidArgumentError naming it, and runs nothing."""
     monkeypatch.chdir(tmp_path)
     args = dict(X=_X, M=_M, beta=1.0, kernel="exp", norm="sa", geometry="sphere")

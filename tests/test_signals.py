@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SIGNALS = [pytest.param(signal.SIGINT, 130, id="SIGINT"),
-           pytest.param(signal.SIGTERM, 143, id="SIGTERM")]
+SIGNALS = [
+    pytest.param(signal.SIGINT, 130, id="SIGINT"),
+    pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+]
 
-QUICK_CLAIM = '''
+QUICK_CLAIM = """
 import sympy as sp
 
 from proofs.framework import Claim, Figure, check
@@ -44,15 +46,20 @@ class Quick(Claim):
 
 
 CLAIMS = [Quick()]
-'''
+"""
 
 
 def _start(args, cwd) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HEADFLOW_DEBUG", None)
-    return subprocess.Popen([sys.executable, "-m", "proofs.cli", *args], cwd=cwd,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "proofs.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _caught_signals(pid: int) -> int:
@@ -91,9 +98,13 @@ def _interrupt(proc: subprocess.Popen, sig, delay: float):
 
 
 def _temporaries(directory: Path) -> list[Path]:
-    return [p for p in directory.rglob("*") if p.name.startswith(".")
-            and (p.name.endswith(".tmp") or ".tmp-" in p.name)
-            or p.name.startswith(".tmp-")]
+    return [
+        p
+        for p in directory.rglob("*")
+        if p.name.startswith(".")
+        and (p.name.endswith(".tmp") or ".tmp-" in p.name)
+        or p.name.startswith(".tmp-")
+    ]
 
 
 def _assert_ended_cleanly(code, err, expected_code) -> None:
@@ -101,8 +112,9 @@ def _assert_ended_cleanly(code, err, expected_code) -> None:
     assert code in (0, expected_code), (code, err)
     if code == expected_code:
         lines = [x for x in err.splitlines() if x.strip() and not x.startswith("[")]
-        assert lines == ["headflow: interrupted" if expected_code == 130
-                         else "headflow: terminated"], err
+        assert lines == [
+            "headflow: interrupted" if expected_code == 130 else "headflow: terminated"
+        ], err
 
 
 def _assert_reports_complete(out: Path) -> None:
@@ -114,8 +126,13 @@ def _assert_reports_complete(out: Path) -> None:
         validate_results(json.loads((out / "results.json").read_text()))
     if (out / "provenance.json").exists():
         json.loads((out / "provenance.json").read_text())
-    endings = {".html": "</html>", ".tex": "\\end{document}", ".svg": "</svg>",
-               ".pdf": "%%EOF", ".md": ""}
+    endings = {
+        ".html": "</html>",
+        ".tex": "\\end{document}",
+        ".svg": "</svg>",
+        ".pdf": "%%EOF",
+        ".md": "",
+    }
     for path in out.rglob("*"):
         if path.suffix in endings:
             data = path.read_bytes()
@@ -144,13 +161,25 @@ def test_signal_during_verify_c1_leaves_no_partial_file(sig, code, tmp_path):
 
 @pytest.mark.parametrize("delay", [0.5, 1.0, 1.5, 2.0])
 @pytest.mark.parametrize(("sig", "code"), SIGNALS)
-def test_signal_while_writing_reports_leaves_no_partial_file(sig, code, delay,
-                                                             tmp_path):
+def test_signal_while_writing_reports_leaves_no_partial_file(
+    sig, code, delay, tmp_path
+):
     """A fast claim spends its run writing; a signal at any point leaves whole files."""
     (tmp_path / "quick_claim.py").write_text(QUICK_CLAIM)
     out = tmp_path / "out"
-    proc = _start(["verify", "--claims", "quick_claim.py", "--only", "Q1", "--out",
-                   str(out), "--quiet"], tmp_path)
+    proc = _start(
+        [
+            "verify",
+            "--claims",
+            "quick_claim.py",
+            "--only",
+            "Q1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        tmp_path,
+    )
 
     returned, _, err = _interrupt(proc, sig, delay)
 
@@ -168,8 +197,20 @@ def test_signal_while_writing_reports_leaves_no_partial_file(sig, code, delay,
 # sweep
 # ---------------------------------------------------------------------------
 
-SWEEP = ["sweep", "--n", "5", "--d", "5", "--beta", "0.5:4:24", "--t", "6",
-         "--samples", "61", "--quiet"]
+SWEEP = [
+    "sweep",
+    "--n",
+    "5",
+    "--d",
+    "5",
+    "--beta",
+    "0.5:4:24",
+    "--t",
+    "6",
+    "--samples",
+    "61",
+    "--quiet",
+]
 
 
 def _wait_for_records(points: Path, count: int, proc, timeout: float = 120.0):
@@ -195,13 +236,17 @@ def _assert_sweep_consistent(out: Path, total: int) -> int:
     return len(records)
 
 
-@pytest.mark.parametrize(("sig", "code", "workers"), [
-    pytest.param(signal.SIGINT, 130, "1", id="SIGINT-serial"),
-    pytest.param(signal.SIGTERM, 143, "1", id="SIGTERM-serial"),
-    pytest.param(signal.SIGTERM, 143, "2", id="SIGTERM-processes"),
-])
-def test_interrupted_sweep_leaves_whole_records_and_resumes(sig, code, workers,
-                                                            tmp_path):
+@pytest.mark.parametrize(
+    ("sig", "code", "workers"),
+    [
+        pytest.param(signal.SIGINT, 130, "1", id="SIGINT-serial"),
+        pytest.param(signal.SIGTERM, 143, "1", id="SIGTERM-serial"),
+        pytest.param(signal.SIGTERM, 143, "2", id="SIGTERM-processes"),
+    ],
+)
+def test_interrupted_sweep_leaves_whole_records_and_resumes(
+    sig, code, workers, tmp_path
+):
     """A signal mid-sweep: whole records only, then --resume completes the grid."""
     out = tmp_path / "sweep"
     args = [*SWEEP, "--workers", workers, "--out", str(out)]
@@ -210,9 +255,14 @@ def test_interrupted_sweep_leaves_whole_records_and_resumes(sig, code, workers,
 
     returned, _, err = _interrupt(proc, sig, 0.0)
     before = _assert_sweep_consistent(out, 24)
-    resumed = subprocess.run([sys.executable, "-m", "proofs.cli", *args, "--resume"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    resumed = subprocess.run(
+        [sys.executable, "-m", "proofs.cli", *args, "--resume"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
     assert returned == code, err
     _assert_ended_cleanly(returned, err, code)
@@ -233,7 +283,8 @@ class _Stop(Exception):
 
 
 def test_signal_inside_an_atomic_write_is_delivered_after_the_rename(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """A SIGTERM raised while the bytes are being synced lands after the rename."""
     import proofs._io as io_module
 

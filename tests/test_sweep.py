@@ -18,14 +18,21 @@ from symbolic.errors import InvalidArgumentError
 def test_range_and_list_syntax():
     """a:b:k gives k evenly spaced values; a,b,c a list."""
     assert parse_values("beta", "0.5:4:8") == pytest.approx(
-        [0.5 + 0.5 * k for k in range(8)])
+        [0.5 + 0.5 * k for k in range(8)]
+    )
     assert parse_values("n", "6,12", int) == [6, 12]
 
 
-@pytest.mark.parametrize("flags, argument", [
-    ({"n": "1"}, "n"), ({"beta": "0"}, "beta"), ({"norm": "soft"}, "norm"),
-    ({"beta": "1:2:x"}, "beta"), ({"n": "2.5"}, "n"),
-])
+@pytest.mark.parametrize(
+    "flags, argument",
+    [
+        ({"n": "1"}, "n"),
+        ({"beta": "0"}, "beta"),
+        ({"norm": "soft"}, "norm"),
+        ({"beta": "1:2:x"}, "beta"),
+        ({"n": "2.5"}, "n"),
+    ],
+)
 def test_bad_grid_values_are_rejected(flags, argument):
     """An invalid grid value raises an error naming it."""
     with pytest.raises(InvalidArgumentError) as info:
@@ -85,9 +92,25 @@ def test_existing_records_need_resume(small_grid, tmp_path):
 def test_killed_sweep_resumes_without_recomputing(tmp_path):
     """SIGKILL half-way, then --resume: every point present once, none corrupt."""
     out = tmp_path / "sweep"
-    args = [sys.executable, "-m", "proofs.cli", "sweep", "--n", "5", "--d", "5",
-            "--beta", "0.5:4:24", "--t", "6", "--samples", "61", "--out", str(out),
-            "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "proofs.cli",
+        "sweep",
+        "--n",
+        "5",
+        "--d",
+        "5",
+        "--beta",
+        "0.5:4:24",
+        "--t",
+        "6",
+        "--samples",
+        "61",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -98,8 +121,9 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path):
     proc.wait()
     before = len(list((out / "points").glob("*.json")))
 
-    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True,
-                             timeout=300)
+    resumed = subprocess.run(
+        args + ["--resume"], capture_output=True, text=True, timeout=300
+    )
 
     assert resumed.returncode == 0, resumed.stderr
     assert 8 <= before < 24

@@ -53,10 +53,12 @@ def test_identity_prover_rejects_a_wrong_rate():
     claimed = system.claimed_total_rate("sphere")
 
     assert reduce_identity(rate, claimed, system, sphere=True)
-    assert not reduce_identity(rate, claimed * sp.Rational(101, 100), system,
-                               sphere=True)
-    assert not reduce_identity(rate, system.claimed_total_rate("flat"), system,
-                               sphere=True)
+    assert not reduce_identity(
+        rate, claimed * sp.Rational(101, 100), system, sphere=True
+    )
+    assert not reduce_identity(
+        rate, system.claimed_total_rate("flat"), system, sphere=True
+    )
 
 
 def _entry_paths(root):
@@ -106,8 +108,9 @@ def test_cache_is_safe_under_concurrent_writers(tmp_path):
         "        codegen.generate(d.weight, (s, beta, n))\n"
     )
     env = dict(os.environ, HEADFLOW_CACHE_DIR=str(tmp_path))
-    procs = [subprocess.Popen([sys.executable, "-c", script], env=env)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(4)
+    ]
 
     assert all(p.wait(timeout=120) == 0 for p in procs)
     entries = _entry_paths(tmp_path)
@@ -124,8 +127,18 @@ def test_no_hand_typed_formula_in_kernels():
     import numeric.attention
     import numeric.highprec
 
-    forbidden = ["exp(beta", "beta * s", "beta*s", "/ beta", "n**2", "n ** 2",
-                 "2 * n", "maximum(s", "np.maximum(", "/ (2"]
+    forbidden = [
+        "exp(beta",
+        "beta * s",
+        "beta*s",
+        "/ beta",
+        "n**2",
+        "n ** 2",
+        "2 * n",
+        "maximum(s",
+        "np.maximum(",
+        "/ (2",
+    ]
     for module in (numeric.attention, numeric.highprec):
         source = inspect.getsource(module)
         for pattern in forbidden:

@@ -32,24 +32,40 @@ def package(tmp_path_factory):
 
 def _headflow(*args, root, cwd):
     env = dict(os.environ, PYTHONPATH=str(root))
-    return subprocess.run([sys.executable, "-m", "proofs.cli", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "proofs.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
 def run(package, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    result = _headflow("verify", "--claims", "mysigmoid.claims", "--only",
-                       "SIG1,SIG2,SIG3,C3", "--out", str(out), "--quiet",
-                       root=package, cwd=out)
+    result = _headflow(
+        "verify",
+        "--claims",
+        "mysigmoid.claims",
+        "--only",
+        "SIG1,SIG2,SIG3,C3",
+        "--out",
+        str(out),
+        "--quiet",
+        root=package,
+        cwd=out,
+    )
     return result, out
 
 
 def test_tutorial_claims_get_their_statuses(run):
     """SIG1 holds in its regime, SIG2 is refuted, SIG3's raising check is an error."""
     result, out = run
-    claims = {c["id"]: c for c in json.loads((out / "results.json").read_text())
-              ["claims"]}
+    claims = {
+        c["id"]: c for c in json.loads((out / "results.json").read_text())["claims"]
+    }
 
     assert result.returncode == 1, result.stderr
     assert claims["SIG1"]["status"] == "holds-in-regime"
@@ -62,8 +78,9 @@ def test_tutorial_claims_get_their_statuses(run):
 def test_tutorial_counterexample_is_certified(run):
     """The boundary counterexample carries a certified negative enclosure."""
     _, out = run
-    claims = {c["id"]: c for c in json.loads((out / "results.json").read_text())
-              ["claims"]}
+    claims = {
+        c["id"]: c for c in json.loads((out / "results.json").read_text())["claims"]
+    }
     (cex,) = claims["SIG1"]["counterexamples"]
 
     assert cex["certified"] and float(cex["enclosure"][1]) < 0
@@ -83,10 +100,12 @@ def test_entry_point_claims_are_listed(package, tmp_path):
     """A distribution registering headflow.claims is found by verify --list."""
     dist = package / "mysigmoid-0.1.dist-info"
     dist.mkdir(exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mysigmoid\n"
-                                   "Version: 0.1\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: mysigmoid\nVersion: 0.1\n"
+    )
     (dist / "entry_points.txt").write_text(
-        "[headflow.claims]\nmysigmoid = mysigmoid.claims\n")
+        "[headflow.claims]\nmysigmoid = mysigmoid.claims\n"
+    )
 
     result = _headflow("verify", "--list", root=package, cwd=tmp_path)
 

@@ -1,4 +1,4 @@
-"""headflow verify end to end: statuses, the JSON contract, counterexamples, determinism."""
+"""headflow verify end to end: statuses, JSON contract, counterexamples, reruns."""
 
 from __future__ import annotations
 
@@ -26,8 +26,19 @@ EXPECTED = {
 def _verify(tmp, *extra):
     path = tmp / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "proofs.cli", "verify", "--quiet", "--json", str(path),
-         *extra], capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "proofs.cli",
+            "verify",
+            "--quiet",
+            "--json",
+            str(path),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     return proc, path
 
@@ -53,18 +64,36 @@ def test_result_document_follows_the_contract(quick):
 
     assert {"claims", "seed", "profile", "versions"} <= set(document)
     for claim in document["claims"]:
-        assert {"id", "title", "status", "hypotheses", "evidence",
-                "counterexamples"} <= set(claim)
+        assert {
+            "id",
+            "title",
+            "status",
+            "hypotheses",
+            "evidence",
+            "counterexamples",
+        } <= set(claim)
         for evidence in claim["evidence"]:
             assert {"kind", "passed", "summary"} <= set(evidence)
         for cex in claim["counterexamples"]:
-            assert {"quantity", "X", "M", "beta", "kernel", "norm", "geometry",
-                    "value"} <= set(cex)
+            assert {
+                "quantity",
+                "X",
+                "M",
+                "beta",
+                "kernel",
+                "norm",
+                "geometry",
+                "value",
+            } <= set(cex)
 
 
 def _certified(document):
-    return [(c["id"], cex) for c in document["claims"] for cex in c["counterexamples"]
-            if cex.get("certified")]
+    return [
+        (c["id"], cex)
+        for c in document["claims"]
+        for cex in c["counterexamples"]
+        if cex.get("certified")
+    ]
 
 
 def test_every_certified_counterexample_has_its_sign_when_recomputed(quick):

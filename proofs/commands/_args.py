@@ -26,8 +26,7 @@ def integer(low: int | None = None, high: int | None = None):
     return parse
 
 
-def real(low: float | None = None, *, strict: bool = False,
-         high: float | None = None):
+def real(low: float | None = None, *, strict: bool = False, high: float | None = None):
     """A finite float ``>= low`` (``> low`` when ``strict``), ``<= high``."""
 
     def parse(text: str) -> float:
@@ -41,7 +40,9 @@ def real(low: float | None = None, *, strict: bool = False,
             rule = f"> {low:g}" if strict else f">= {low:g}"
             raise argparse.ArgumentTypeError(f"{value:g} breaks the rule: need {rule}")
         if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{value:g} is too large: need <= {high:g}")
+            raise argparse.ArgumentTypeError(
+                f"{value:g} is too large: need <= {high:g}"
+            )
         return value
 
     parse.__name__ = "number"
@@ -76,7 +77,8 @@ def choice_list(options):
         bad = [t for t in items if t not in options]
         if bad or not items:
             raise argparse.ArgumentTypeError(
-                f"{text!r}: expected a comma-separated subset of {list(options)}")
+                f"{text!r}: expected a comma-separated subset of {list(options)}"
+            )
         return items
 
     return parse

@@ -11,8 +11,13 @@ def configure(parser) -> None:
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--latex", action="store_true", help="print LaTeX")
     form.add_argument("--mathml", action="store_true", help="print MathML")
-    parser.add_argument("--claims", metavar="MODULE", action="append", default=[],
-                        help="also load the claims of a module path or .py file")
+    parser.add_argument(
+        "--claims",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="also load the claims of a module path or .py file",
+    )
 
 
 def run(args) -> int:
@@ -22,12 +27,14 @@ def run(args) -> int:
 
     loaded = {c.id: c for c in load_claims(args.claims)}
     if args.claim not in loaded:
-        raise InvalidArgumentError("claim", args.claim,
-                                   f"unknown claim; available: {sorted(loaded)}")
+        raise InvalidArgumentError(
+            "claim", args.claim, f"unknown claim; available: {sorted(loaded)}"
+        )
     item = loaded[args.claim]
     if item.claim is None:
-        raise InvalidArgumentError("claim", args.claim,
-                                   f"cannot be loaded: {item.error}")
+        raise InvalidArgumentError(
+            "claim", args.claim, f"cannot be loaded: {item.error}"
+        )
     claim = item.claim
     key = "latex" if args.latex else "mathml" if args.mathml else "pretty"
 

@@ -13,32 +13,63 @@ from . import _args
 NAME = "verify"
 HELP = "run the claims' checks, print a table and write JSON results"
 
-_SHORT = {"symbolic": "sym", "numeric": "num", "high-precision": "hp",
-          "certified": "cert", "counterexample": "cex"}
+_SHORT = {
+    "symbolic": "sym",
+    "numeric": "num",
+    "high-precision": "hp",
+    "certified": "cert",
+    "counterexample": "cex",
+}
 
 
 def configure(parser) -> None:
-    parser.add_argument("--profile", choices=("quick", "full"), default="quick",
-                        help="quick (default, about two minutes) or full")
-    parser.add_argument("--seed", type=_args.integer(0), default=0,
-                        help="seed of every random draw (default 0)")
-    parser.add_argument("--json", metavar="PATH", type=Path,
-                        help="write the result document to PATH")
-    parser.add_argument("--out", metavar="DIR", type=Path,
-                        help="write results.json, provenance.json and the HTML, "
-                        "Markdown and LaTeX reports to DIR")
-    parser.add_argument("--only", metavar="IDS", type=lambda t: t.split(","),
-                        help="comma-separated claim ids to run")
-    parser.add_argument("--claims", metavar="MODULE", action="append", default=[],
-                        help="also run the claims of a module path or .py file "
-                        "(repeatable)")
-    parser.add_argument("--list", action="store_true",
-                        help="list the available claims and exit")
-    parser.add_argument("--kernel", metavar="EXPR",
-                        help="an attention kernel phi(s) in s and beta, for the "
-                        "claims that take one (for example '1/(1+exp(-beta*s))')")
-    parser.add_argument("--digits", type=_args.digits,
-                        help="working digits of high-precision checks")
+    parser.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick (default, about two minutes) or full",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_args.integer(0),
+        default=0,
+        help="seed of every random draw (default 0)",
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", type=Path, help="write the result document to PATH"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write results.json, provenance.json and the HTML, "
+        "Markdown and LaTeX reports to DIR",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="IDS",
+        type=lambda t: t.split(","),
+        help="comma-separated claim ids to run",
+    )
+    parser.add_argument(
+        "--claims",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="also run the claims of a module path or .py file (repeatable)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the available claims and exit"
+    )
+    parser.add_argument(
+        "--kernel",
+        metavar="EXPR",
+        help="an attention kernel phi(s) in s and beta, for the "
+        "claims that take one (for example '1/(1+exp(-beta*s))')",
+    )
+    parser.add_argument(
+        "--digits", type=_args.digits, help="working digits of high-precision checks"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -50,7 +81,9 @@ def _counts(claim: dict) -> str:
 def _table(results: list[dict], seconds: dict) -> str:
     rows = [("claim", "status", "evidence", "time")]
     for c in results:
-        rows.append((c["id"], c["status"], _counts(c), f"{seconds.get(c['id'], 0):.1f}s"))
+        rows.append(
+            (c["id"], c["status"], _counts(c), f"{seconds.get(c['id'], 0):.1f}s")
+        )
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -99,14 +132,20 @@ def run(args) -> int:
     if args.only:
         unknown = [i for i in args.only if i not in ids]
         if unknown:
-            raise InvalidArgumentError("--only", ",".join(unknown),
-                                       f"unknown claim ids; available: {ids}")
+            raise InvalidArgumentError(
+                "--only", ",".join(unknown), f"unknown claim ids; available: {ids}"
+            )
 
     digits = args.digits or PROFILES[args.profile]["digits"]
     chosen = [c for c in loaded if not args.only or c.id in args.only]
     bar = Silent() if args.quiet else Bar(len(chosen))
-    ctx = Context(profile=args.profile, seed=args.seed, digits=digits,
-                  reporter=bar, options=options)
+    ctx = Context(
+        profile=args.profile,
+        seed=args.seed,
+        digits=digits,
+        reporter=bar,
+        options=options,
+    )
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     start = time.perf_counter()
