@@ -35,6 +35,7 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from .energy import IdentityResult
+from .equiangular import m, rho, rho_rate
 from .errors import InvalidArgumentError
 from .model import beta, n, pair_densities, s
 
@@ -66,10 +67,6 @@ __all__ = [
 
 #: Time.
 t = sp.Symbol("t", real=True)
-#: Scalar head ``M = m I``.
-m = sp.Symbol("m", real=True)
-#: The common inner product of an equiangular configuration.
-rho = sp.Symbol("rho", real=True)
 #: Its time derivative, an independent symbol.
 rho_dot = sp.Symbol("rho_dot", real=True)
 
@@ -344,8 +341,6 @@ def _equiangular_rho_rate(
     heads add, so the rate of several heads is the sum of theirs.  Relu heads
     are taken positive, as that derivation requires.
     """
-    from .equiangular import rho_rate
-
     if kernel == "relu" and not head.is_positive:
         positive = sp.Dummy("m", positive=True)
         return sp.factor(rho_rate(kernel, norm, [positive]).subs(positive, head))
