@@ -23,7 +23,7 @@ def _configs(smoke: bool) -> dict:
             verify=False,
         )
     return dict(
-        throughput=dict(sizes=[64, 256, 1024], d=64, H=8, repeat=5, naive_up_to=256),
+        throughput=dict(sizes=[64, 256, 1024], d=64, H=8, repeat=30, naive_up_to=256),
         scaling=dict(
             sizes=[64, 128, 256, 512, 1024, 2048, 4096],
             d=64,

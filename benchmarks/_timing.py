@@ -1,4 +1,4 @@
-"""Timing helpers: best-of-k wall time, peak traced memory."""
+"""Timing helpers: best-of-k wall time, paired comparisons, peak traced memory."""
 
 from __future__ import annotations
 
@@ -16,6 +16,24 @@ def best_time(fn, repeat: int = 5, number: int = 1) -> float:
         for _ in range(number):
             fn()
         best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def paired_best(fns, rounds: int = 5, number: int = 1) -> list[float]:
+    """Smallest wall time per call of each of ``fns``, timed in alternation.
+
+    Each round times ``number`` calls of every function in turn, so a change in
+    machine load during the run affects all of them alike; the ratio of the
+    results is what a side-by-side comparison reports.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - start) / number)
     return best
 
 

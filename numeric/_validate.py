@@ -22,14 +22,13 @@ def _real_array(value, name: str) -> np.ndarray:
         arr = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(name, value, f"not an array ({exc})") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
-    ):
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise InvalidArgumentError(name, describe(arr), "must be real")
+    if kind not in "biuf":  # bool, signed, unsigned, floating
         raise InvalidArgumentError(
             name, value, f"must be numeric, got dtype {arr.dtype}"
         )
-    if np.iscomplexobj(arr):
-        raise InvalidArgumentError(name, describe(arr), "must be real")
     return arr
 
 
@@ -49,9 +48,8 @@ def tokens(X, *, sphere: bool, name: str = "X") -> np.ndarray:
             name, describe(arr), "needs n >= 2 tokens and dimension d >= 1"
         )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
+    if not np.isfinite(arr).all():
+        i, j = np.argwhere(~np.isfinite(arr))[0]
         raise InvalidArgumentError(
             name,
             f"{describe(arr)} with {name}[{i}, {j}] = {arr[i, j]}",
@@ -106,6 +104,8 @@ def score_matrices(
 
 def inverse_temperature(beta, H: int, name: str = "beta") -> np.ndarray:
     """Validate ``beta``: a positive finite scalar or one value per head."""
+    if type(beta) is float and 0.0 < beta < np.inf:
+        return np.full(H, beta)
     arr = _real_array(beta, name).astype(np.float64)
     if arr.ndim == 0:
         arr = np.full(H, float(arr))

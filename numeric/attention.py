@@ -71,6 +71,8 @@ class _Pieces:
     log_energy: codegen.GeneratedFunction | None
     slope: codegen.GeneratedFunction
     log_slope: codegen.GeneratedFunction | None
+    #: ``(a, b)`` with ``log_weight = a(beta, n) s + b(beta, n)``, else ``None``
+    log_weight_affine: tuple[codegen.GeneratedFunction, ...] | None = None
 
 
 def _exp_split(expr):
@@ -144,7 +146,21 @@ def _pieces(kernel: Kernel, norm: str) -> _Pieces:
         log_energy=_gen(dens.log_energy) if exponential else None,
         slope=_gen(dens.energy_slope),
         log_slope=_gen(dens.log_energy_slope) if exponential else None,
+        log_weight_affine=_affine_in_s(dens.log_weight) if exponential else None,
     )
+
+
+def _affine_in_s(expr):
+    """Generated coefficients ``(a, b)`` of ``expr = a s + b``, else ``None``.
+
+    An affine log-weight (``beta s`` for softmax attention) is applied to the
+    score matrix in place, one multiplication, instead of through a new array.
+    """
+    poly = sp.Poly(expr, s) if expr.is_polynomial(s) else None
+    if poly is None or poly.degree() > 1:
+        return None
+    a, b = (poly.coeff_monomial(s), poly.coeff_monomial(1))
+    return _gen(a), _gen(b)
 
 
 def _eval(fn, S, b, n_tok):
@@ -236,38 +252,60 @@ def _keys(X, M):
     return MX, S
 
 
-def _head_weights(inp: _Inputs, norm: str, S, h: int):
-    """Weights of head ``h`` as ``W_scaled * exp(c[:, None])``; ``S`` is (n, n).
+def _head_weights(p: _Pieces, inp: _Inputs, S, h: int):
+    """Weights of head ``h``: ``w_ij = W[i, j] exp(c_i) / Z_i``.
 
-    Works in place on one ``(n, n)`` array besides ``S``, so the memory of the
-    velocity grows like ``n^2``, not ``H n^2``.
+    ``S`` is the ``(n, n)`` score matrix of the head; it is overwritten and may
+    be returned as ``W``, so the memory of the velocity grows like ``n^2``, not
+    ``H n^2``.  ``Z`` is the row normaliser (``None`` for unnormalised weights);
+    dividing by it is left to the caller, who can do it after contracting with
+    the values, on ``n d`` numbers instead of ``n^2``.  Runs with float64
+    overflow warnings off: every result is checked where it can overflow.
     """
-    p = _pieces(inp.kernel, norm)
     n_tok = S.shape[0]
-
-    if p.exponential:
-        # shift each row by its largest log-weight
-        W = _own(_eval_head(p.log_weight, S, inp.beta[h], n_tok), S)
-        c = W.max(axis=1)
-        W -= c[:, None]
-        np.exp(W, out=W)
-    else:
-        W = _own(_eval_head(p.weight, S, inp.beta[h], n_tok), S)
+    b = inp.beta[h]
+    if not p.exponential:
+        W = _own(_eval_head(p.weight, S, b, n_tok), S)
         c = np.zeros(n_tok, dtype=S.dtype)
+        if not p.normalised:
+            return W, c, None
+        return W, c, _finite(W.sum(axis=1), "a softmax normaliser")
 
-    if p.normalised:
-        with np.errstate(over="ignore"):
-            Z = _finite(W.sum(axis=1), "a softmax normaliser")
-        if (Z != 0).all():
-            W /= Z[:, None]
-        else:
-            # a row with a zero normaliser (all scores off a relu's support) is
-            # frozen
-            nonzero = Z != 0
-            W[nonzero] /= Z[nonzero, None]
-            W[~nonzero] = 0.0
-        c[:] = 0.0
-    return W, c
+    if p.log_weight_affine is not None:
+        # a s + b: the row shift b goes into the log scale
+        slope, offset = p.log_weight_affine
+        W = S
+        W *= slope(0.0, b, n_tok)
+        c = W.max(axis=1)
+        if not np.isfinite(c).all():
+            raise RangeError(
+                f"{p.log_weight.expr} overflows float64 at beta = {float(b):.6g}; "
+                "use a smaller beta"
+            )
+    else:
+        W = _own(_eval_head(p.log_weight, S, b, n_tok), S)
+        c = W.max(axis=1)
+    # shift each row by its largest log-weight: entries in [0, 1], the largest 1
+    W -= c[:, None]
+    np.exp(W, out=W)
+    if not p.normalised:
+        if p.log_weight_affine is not None:
+            c += offset(0.0, b, n_tok)
+        return W, c, None
+    # a shifted softmax row sums to a number in [1, n]
+    c[:] = 0.0
+    return W, c, W.sum(axis=1)
+
+
+def _normalise_rows(F, Z):
+    """Divide the rows of ``F`` by ``Z``; a row with ``Z = 0`` (all scores off a
+    relu's support) is frozen."""
+    if Z.all():
+        F /= Z[:, None]
+    else:
+        nonzero = Z != 0
+        F[nonzero] /= Z[nonzero, None]
+        F[~nonzero] = 0.0
 
 
 def _own(values, S):
@@ -277,18 +315,34 @@ def _own(values, S):
     return np.array(values, copy=True)
 
 
+def _head_output(p: _Pieces, inp: _Inputs, h: int):
+    """Output of head ``h`` as ``F_h * exp(c_h)[:, None]``: ``F_h`` (n, d), ``c_h`` (n,).
+
+    Call with float64 overflow warnings off; the caller checks the result.
+    """
+    X = inp.X
+    # values K[j] = M_h x_j and scores S[i, j] = <x_i, M_h x_j>
+    K = X @ inp.M[h].T
+    W, c, Z = _head_weights(p, inp, X @ K.T, h)
+    F = W @ K
+    if Z is None:
+        pass
+    elif p.exponential:
+        F /= Z[:, None]  # a shifted exponential row sums to at least 1
+    else:
+        _normalise_rows(F, Z)
+    return F, c
+
+
 def _scaled_outputs(inp: _Inputs, norm: str):
     """Head outputs ``F = F_scaled * exp(c)``, ``F_scaled`` (H, n, d), ``c`` (H, n)."""
-    MX = np.matmul(inp.X[None], inp.M.transpose(0, 2, 1))
-    H, n_tok, _ = MX.shape
-    F = np.empty_like(MX)
-    c = np.empty((H, n_tok), dtype=MX.dtype)
-    for h in range(H):
-        # scores of one head, S[i, j] = <x_i, M_h x_j>
-        S = inp.X @ MX[h].T
-        W, c[h] = _head_weights(inp, norm, S, h)
-        with np.errstate(over="ignore", invalid="ignore"):
-            np.matmul(W, MX[h], out=F[h])
+    H = inp.M.shape[0]
+    F = np.empty((H,) + inp.X.shape, dtype=inp.X.dtype)
+    c = np.empty((H, inp.n), dtype=inp.X.dtype)
+    p = _pieces(inp.kernel, norm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for h in range(H):
+            F[h], c[h] = _head_output(p, inp, h)
     return _finite(F, "a head output"), c
 
 
@@ -305,6 +359,8 @@ def _unscale(values, log_scale, what: str, hint: str):
     stays zero under any scale and a small one may carry a scale past the range.
     """
     values = np.asarray(values)
+    if not np.any(log_scale) and np.isfinite(values).all():
+        return values
     scale = np.broadcast_to(log_scale, values.shape)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_size = np.log(np.abs(values)) + scale
@@ -325,11 +381,27 @@ _OVERFLOW_HINT = (
 
 
 def _scaled_velocity(inp: _Inputs, norm: str, geometry: str):
-    """Velocity as ``V_scaled * exp(C[:, None])``; ``C`` (n,)."""
-    F, c = _scaled_outputs(inp, norm)
-    C = c.max(axis=0)
+    """Velocity as ``V_scaled * exp(C[:, None])``; ``C`` (n,).
+
+    Heads are summed as they are computed, with a running row scale ``C``
+    (the largest ``c_h`` so far), so no ``(H, n, d)`` array is formed.
+    """
+    p = _pieces(inp.kernel, norm)
+    # only unnormalised exponential weights carry a log scale
+    scaled = p.exponential and not p.normalised
     with np.errstate(over="ignore", invalid="ignore"):
-        V = _finite(np.einsum("hid,hi->id", F, np.exp(c - C[None])), "the velocity")
+        V, C = _head_output(p, inp, 0)
+        for h in range(1, inp.M.shape[0]):
+            F, c = _head_output(p, inp, h)
+            if not scaled:
+                V += F
+                continue
+            top = np.maximum(C, c)
+            V *= np.exp(C - top)[:, None]
+            F *= np.exp(c - top)[:, None]
+            V += F
+            C = top
+        V = _finite(V, "the velocity")
     if geometry == "sphere":
         V = _project(inp.X, V)
     return V, C
