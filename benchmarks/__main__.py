@@ -20,6 +20,12 @@ def _configs(smoke: bool) -> dict:
             scaling=dict(sizes=[16, 32, 64], d=8, H=2, repeat=1, memory_n=64),
             wp=dict(n=3, d=3, t=0.5, rtols=[1e-6, 1e-10], dts=[0.05, 0.01], repeat=1),
             hp=dict(n=4, d=3, H=2, digits=20, repeat=1),
+            sweep=dict(
+                grids={
+                    "4 points": "--n 4 --d 3 --beta 1:2:4 --t 1 --samples 11".split()
+                },
+                repeat=1,
+            ),
             verify=False,
         )
     return dict(
@@ -40,6 +46,17 @@ def _configs(smoke: bool) -> dict:
             repeat=3,
         ),
         hp=dict(n=64, d=16, H=4, digits=50, repeat=1),
+        sweep=dict(
+            grids={
+                "200 points, n = 32, H = 4": (
+                    "--n 32 --d 16 --heads 4 --beta 0.5:6:200 --t 20 --seed 1"
+                ).split(),
+                "200 points, n = 8, H = 1": (
+                    "--n 8 --d 8 --beta 0.5:6:200 --t 8 --samples 81 --seed 1"
+                ).split(),
+            },
+            repeat=2,
+        ),
         verify=True,
     )
 
@@ -161,6 +178,7 @@ def main(argv=None) -> int:
             ),
         ),
         ("high precision", lambda: suite.high_precision(**cfg["hp"])),
+        ("sweep backends", lambda: suite.sweep_backends(**cfg["sweep"])),
     ]
     if cfg["verify"]:
         steps.append(("verify", suite.verify_wall_time))

@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,5 +380,68 @@ def verify_wall_time(profile="quick") -> Section:
     sec.notes.append(f"exit code {proc.returncode}")
     sec.targets.append(
         ("quick profile under 2 minutes on 2 cores", f"{total:.0f} s", total < 120)
+    )
+    return sec
+
+
+# ---------------------------------------------------------------------------
+# sweep backends: serial, process pool, Dask LocalCluster
+# ---------------------------------------------------------------------------
+
+_BACKENDS = {
+    "serial": [],
+    "process pool, 2 workers": ["--workers", "2"],
+    "Dask LocalCluster, 2 workers": ["--scheduler", "local:2"],
+}
+
+
+def _sweep_wall(flags, extra, out) -> float:
+    """Wall time of one ``headflow sweep`` run, interpreter start included."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "proofs.cli", "sweep", *flags, *extra, "--quiet"]
+        + ["--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=3600,
+    )
+    return time.perf_counter() - start
+
+
+def sweep_backends(grids: dict[str, list[str]], repeat: int) -> Section:
+    sec = Section(
+        "Sweep backends (headflow sweep, wall time including start-up)",
+        ["grid", "backend", "wall [s]", "speed-up over serial"],
+    )
+    for label, flags in grids.items():
+        best = dict.fromkeys(_BACKENDS, float("inf"))
+        records = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(repeat):
+                # alternate the order, so that no backend always runs first
+                for name in list(_BACKENDS)[:: 1 if r % 2 == 0 else -1]:
+                    out = Path(tmp) / f"{len(records)}-{r}"
+                    seconds = _sweep_wall(flags, _BACKENDS[name], out)
+                    best[name] = min(best[name], seconds)
+                    records[name] = (out / "records.jsonl").read_bytes()
+        same = len(set(records.values())) == 1
+        for name, seconds in best.items():
+            sec.rows.append([label, name, seconds, best["serial"] / seconds])
+        dask = best["Dask LocalCluster, 2 workers"]
+        sec.targets.append(
+            (
+                f"{label}: 2-worker Dask run faster than serial",
+                f"{best['serial'] / dask:.2f} x",
+                dask < best["serial"],
+            )
+        )
+        sec.targets.append(
+            (f"{label}: records identical on every backend", str(same), same)
+        )
+        sec.notes.append(f"{label}: `headflow sweep {' '.join(flags)}`")
+    sec.notes.append(
+        f"best of {repeat} runs per backend, in alternating order; each run is a "
+        "fresh `headflow sweep` process, so the times include interpreter start, "
+        "imports and, for Dask, starting and closing the cluster."
     )
     return sec

@@ -26,6 +26,7 @@ def test_benchmark_smoke_run_writes_its_page(tmp_path):
         "Scaling with n",
         "Work-precision",
         "High precision",
+        "Sweep backends",
     ):
         assert heading in page
     assert (tmp_path / "benchmarks" / "work_precision.png").exists()
