@@ -133,19 +133,18 @@ def _gen(expr):
 @lru_cache(maxsize=64)
 def _pieces(kernel: Kernel, norm: str) -> _Pieces:
     dens = pair_densities(kernel, norm)
-    logs = (dens.log_weight, dens.log_energy, dens.log_energy_slope)
-    # a negative kernel such as -exp(beta*s) has complex logarithms: evaluate it
-    # directly, since float64 log-domain arithmetic would drop the sign
-    exponential = kernel.exponential and not any(e.has(sp.I) for e in logs)
+    # each piece is evaluated in the log domain where its logarithm is a real
+    # polynomial in s (pair_densities gives None otherwise), else directly
+    exponential = dens.log_weight is not None
     return _Pieces(
         exponential=exponential,
         normalised=dens.normalised,
         weight=_gen(dens.weight),
-        log_weight=_gen(dens.log_weight) if exponential else None,
+        log_weight=_gen(dens.log_weight),
         energy=_gen(dens.energy),
-        log_energy=_gen(dens.log_energy) if exponential else None,
+        log_energy=_gen(dens.log_energy),
         slope=_gen(dens.energy_slope),
-        log_slope=_gen(dens.log_energy_slope) if exponential else None,
+        log_slope=_gen(dens.log_energy_slope),
         log_weight_affine=_affine_in_s(dens.log_weight) if exponential else None,
     )
 
@@ -524,7 +523,7 @@ def _log_head_energies(inp: _Inputs) -> NDArray:
     p = _pieces(inp.kernel, "usa")
     _, S = _keys(inp.X, inp.M)
     H = S.shape[0]
-    if p.exponential:
+    if p.log_energy is not None:
         LE = _eval(p.log_energy, S, inp.beta, inp.n).reshape(H, -1)
         top = LE.max(axis=1)
         return top + np.log(np.exp(LE - top[:, None]).sum(axis=1))
@@ -567,7 +566,7 @@ def head_energies(
     if log:
         return _log_head_energies(inp)
     p = _pieces(inp.kernel, "usa")
-    if p.exponential:
+    if p.log_energy is not None:
         logE = _log_head_energies(inp)
         return _unscale(np.ones_like(logE), logE, "the energy", "ask for log=True")
     _, S = _keys(inp.X, inp.M)
@@ -619,13 +618,17 @@ def energy_rates(
         C = np.zeros(inp.n)
 
     p = _pieces(inp.kernel, "usa")
+    if p.log_slope is None and C.any():
+        # the direct chain rule needs the velocity itself, not a row-scaled one
+        V = _unscale(V, C[:, None], "the velocity", _OVERFLOW_HINT)
+        C = np.zeros(inp.n)
     MX, S = _keys(inp.X, inp.M)
     MV = np.matmul(V[None], inp.M.transpose(0, 2, 1))
     # ds/dt = <v_i, M x_j> + <x_i, M v_j>, each term with its row scale
     dS_left = np.matmul(V[None], MX.transpose(0, 2, 1))
     dS_right = np.matmul(inp.X[None], MV.transpose(0, 2, 1))
 
-    if p.exponential:
+    if p.log_slope is not None:
         LS = _eval(p.log_slope, S, inp.beta, inp.n)
         A = LS + C[None, :, None]
         B = LS + C[None, None, :]
@@ -643,10 +646,9 @@ def energy_rates(
 
     slope = _eval(p.slope, S, inp.beta, inp.n)
     with np.errstate(over="ignore", invalid="ignore"):
-        rates = _finite(
+        return _finite(
             (slope * (dS_left + dS_right)).sum(axis=(1, 2)), "an energy rate"
         )
-    return _unscale(rates, np.full_like(rates, C.max()), "an energy rate", "")
 
 
 def _log_attention(X, M, b):

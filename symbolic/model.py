@@ -14,6 +14,8 @@ from typing import Literal
 
 import sympy as sp
 
+from .errors import UnsupportedError
+
 __all__ = [
     "s",
     "beta",
@@ -89,7 +91,7 @@ class Kernel:
         if _is_closed_form(Phi):
             return _tidy(Phi)
 
-        raise NotImplementedError(
+        raise UnsupportedError(
             f"kernel {self.name!r}: SymPy found no closed-form antiderivative of "
             f"phi(s) = {self.phi}, so its energy is unavailable"
         )
@@ -101,10 +103,7 @@ class Kernel:
         Exponential kernels are evaluated in the log domain with a shift by the
         row maximum, which keeps weights finite at any inverse temperature.
         """
-        L = sp.expand(sp.expand_log(sp.log(self.phi), force=True))
-        if L.is_polynomial(s) and not L.has(sp.log, sp.exp):
-            return L
-        return None
+        return _real_log_polynomial(self.phi)
 
     @property
     def exponential(self) -> bool:
@@ -118,13 +117,35 @@ class Kernel:
         return sp.simplify(residual) == 0
 
 
+def _real_log_polynomial(expr: sp.Expr) -> sp.Expr | None:
+    """``log expr`` if it is a real polynomial in ``s``, else ``None``.
+
+    ``-exp(beta s)`` has the complex logarithm ``beta s + i pi`` and
+    ``(1 - exp(-beta s)) / beta`` none that is polynomial: both are evaluated
+    directly, not in the log domain.
+    """
+    L = sp.expand(sp.expand_log(sp.log(expr), force=True))
+    if not L.is_polynomial(s) or L.has(sp.I, sp.zoo, sp.nan):
+        return None
+    if any(c.has(s) or c.is_real is False for c in sp.Poly(L, s).coeffs()):
+        return None
+    return L
+
+
+_PIECEWISE_FUNCTIONS = (sp.Max, sp.Min, sp.Heaviside, sp.Abs, sp.sign)
+
+
 def _piecewise(expr: sp.Expr) -> sp.Expr:
-    """Rewrite ``Max``/``Min``/``Heaviside`` as ``Piecewise`` for integration."""
-    return expr.rewrite(sp.Piecewise) if expr.has(sp.Max, sp.Min) else expr
+    """Rewrite ``Max``, ``Min``, ``Heaviside``, ``Abs`` and ``sign`` as
+    ``Piecewise``, which SymPy integrates piece by piece."""
+    if not expr.has(*_PIECEWISE_FUNCTIONS):
+        return expr
+    return expr.rewrite(sp.Piecewise)
 
 
 def _is_closed_form(expr: sp.Expr) -> bool:
-    return not expr.has(sp.Integral, sp.oo, -sp.oo, sp.zoo, sp.nan)
+    # an oscillating kernel integrated from -oo gives AccumBounds, not a number
+    return not expr.has(sp.Integral, sp.oo, -sp.oo, sp.zoo, sp.nan, sp.AccumBounds)
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
@@ -215,9 +236,7 @@ class PairDensities:
 
 
 def _log_or_none(expr: sp.Expr, exponential: bool) -> sp.Expr | None:
-    if not exponential:
-        return None
-    return sp.expand(sp.expand_log(sp.log(expr), force=True))
+    return _real_log_polynomial(expr) if exponential else None
 
 
 def pair_densities(kernel: str | Kernel, norm: NormName = "usa") -> PairDensities:

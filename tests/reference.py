@@ -11,7 +11,10 @@ import math
 import numpy as np
 
 
-def phi(kernel: str, s: float, beta: float) -> float:
+def phi(kernel, s: float, beta: float) -> float:
+    """The kernel named ``kernel``, or ``kernel(s, beta)`` for a callable."""
+    if callable(kernel):
+        return kernel(s, beta)
     if kernel == "exp":
         return math.exp(beta * s)
     if kernel == "relu":
