@@ -1,6 +1,7 @@
 """Turn SymPy expressions into vectorised numpy or mpmath functions.
 
-Generation goes through :func:`sympy.lambdify` with common-subexpression elimination.
+Generation goes through :func:`sympy.lambdify` with common-subexpression elimination;
+numpy code takes special functions from :mod:`scipy.special`.
 The generated source is cached on disk, keyed by a hash of the expression, its
 arguments, the target module and the SymPy version.  Each cache entry stores the hash
 of its own source; an entry that is missing, unreadable or fails that check is
@@ -50,7 +51,7 @@ def cache_dir() -> Path:
 def cache_key(expr: sp.Expr, args: Sequence[sp.Symbol], backend: Backend) -> str:
     """Hash identifying the generated code of ``expr`` for ``backend``."""
     text = "\n".join(
-        [sp.srepr(expr), sp.srepr(tuple(args)), backend, sp.__version__, "v1"]
+        [sp.srepr(expr), sp.srepr(tuple(args)), backend, sp.__version__, "v2"]
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -82,6 +83,9 @@ class GeneratedFunction:
 def _namespace(backend: Backend) -> dict:
     namespace: dict = {}
     if backend == "numpy":
+        # special functions (erf, expi, ...) come from scipy.special; numpy's
+        # own names take precedence wherever both define one
+        exec("from scipy.special import *", namespace)
         exec("from numpy import *\nfrom functools import reduce", namespace)
     else:
         exec("from mpmath import *\nfrom functools import reduce", namespace)
@@ -96,7 +100,8 @@ def _compile(source: str, backend: Backend) -> Callable:
 
 
 def _source(expr, args, backend: Backend) -> str:
-    fn = sp.lambdify(args, expr, modules=backend, cse=True, docstring_limit=0)
+    modules = ["scipy", "numpy"] if backend == "numpy" else backend
+    fn = sp.lambdify(args, expr, modules=modules, cse=True, docstring_limit=0)
     # lambdify registers its generated text with linecache
     return inspect.getsource(fn)
 
