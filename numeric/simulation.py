@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symbolic.errors import RangeError
+from symbolic.errors import InvalidArgumentError, RangeError
 
 from .attention import attention_entropy, head_energies, mean_inner_product
 from .integrate import integrate
@@ -55,8 +55,9 @@ def simulate(
     Returns
     -------
     dict
-        JSON-ready: ``t``, ``energy`` (or ``log_energy`` where the energy
-        overflows float64), ``mean_inner_product``, ``attention_entropy``
+        JSON-ready: ``t``, ``energy`` (``None`` where it overflows float64),
+        ``log_energy`` (``None`` where the energy is negative),
+        ``mean_inner_product``, ``attention_entropy``
         (mean over heads and tokens), ``status``, ``message``, ``sphere_drift``
         and the model options.
     """
@@ -73,15 +74,27 @@ def simulate(
         atol=atol,
         t_eval=times,
     )
-    log_E = [
-        float(np.logaddexp.reduce(head_energies(x, M, beta, kernel=kernel, log=True)))
-        for x in traj.X
-    ]
+    try:
+        log_E = [
+            float(
+                np.logaddexp.reduce(head_energies(x, M, beta, kernel=kernel, log=True))
+            )
+            for x in traj.X
+        ]
+    except InvalidArgumentError:
+        # a kernel taking negative values may have a negative energy, which has
+        # no logarithm; the energy itself is then recorded
+        log_E = None
     try:
         energy = [
             float(np.sum(head_energies(x, M, beta, kernel=kernel))) for x in traj.X
         ]
     except RangeError:
+        if log_E is None:
+            raise RangeError(
+                "the energy is negative and beyond the float64 range, so neither "
+                "it nor its logarithm can be recorded; use a smaller beta"
+            ) from None
         energy = None
     n, d = np.shape(X0)
     return {

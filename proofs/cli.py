@@ -136,10 +136,35 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv, debug)
 
 
+#: Options whose value is an expression, which may begin with a minus sign.
+_EXPRESSION_OPTIONS = ("--kernel",)
+
+
+def _attach_expressions(argv: list[str]) -> list[str]:
+    """``--kernel -exp(beta*s)`` as ``--kernel=-exp(beta*s)``.
+
+    argparse reads a value that begins with ``-`` as an unknown option; an
+    expression value is attached to its option before parsing.
+    """
+    out: list[str] = []
+    k = 0
+    while k < len(argv):
+        arg = argv[k]
+        value = argv[k + 1] if k + 1 < len(argv) else ""
+        if arg in _EXPRESSION_OPTIONS and value[:1] == "-" and value[1:2] not in "-h":
+            out.append(f"{arg}={value}")
+            k += 2
+        else:
+            out.append(arg)
+            k += 1
+    return out
+
+
 def _main(argv, debug: bool) -> int:
     try:
         parser = _build()
-        args = parser.parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = parser.parse_args(_attach_expressions(argv))
         if args.version:
             from .runner import versions
 
