@@ -24,7 +24,7 @@ def _configs(smoke: bool) -> dict:
                 grids={
                     "4 points": "--n 4 --d 3 --beta 1:2:4 --t 1 --samples 11".split()
                 },
-                repeat=1,
+                repeat=2,
             ),
             verify=False,
         )

@@ -419,8 +419,9 @@ def sweep_backends(grids: dict[str, list[str]], repeat: int) -> Section:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(repeat):
                 # alternate the order, so that no backend always runs first
-                for name in list(_BACKENDS)[:: 1 if r % 2 == 0 else -1]:
-                    out = Path(tmp) / f"{len(records)}-{r}"
+                order = list(enumerate(_BACKENDS))[:: 1 if r % 2 == 0 else -1]
+                for k, name in order:
+                    out = Path(tmp) / f"{k}-{r}"
                     seconds = _sweep_wall(flags, _BACKENDS[name], out)
                     best[name] = min(best[name], seconds)
                     records[name] = (out / "records.jsonl").read_bytes()
