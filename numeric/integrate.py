@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.integrate import solve_ivp
+from scipy.integrate import DOP853
 
 from symbolic.errors import InvalidArgumentError
 
@@ -94,6 +94,7 @@ def integrate(
     atol: float = 1e-12,
     t_eval=None,
     max_step: float = np.inf,
+    max_nfev: int | None = None,
 ) -> Trajectory:
     """Integrate the particle system from ``X0`` over ``[0, t]``.
 
@@ -111,6 +112,10 @@ def integrate(
         Output times within ``[0, t]``; by default the solver's own steps.
     max_step : float
         Largest step the solver may take.
+    max_nfev : int, optional
+        Budget of velocity evaluations.  A run that spends it (a stiff flow at
+        large ``beta |M|``) stops at the last completed step with ``status``
+        -1, keeping the output times reached so far.
 
     Returns
     -------
@@ -124,6 +129,12 @@ def integrate(
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if not (np.isfinite(tol) and tol > 0):
             raise InvalidArgumentError(name, tol, "must be finite and > 0")
+    if max_nfev is not None and (
+        isinstance(max_nfev, bool)
+        or not isinstance(max_nfev, (int, np.integer))
+        or max_nfev < 1
+    ):
+        raise InvalidArgumentError("max_nfev", max_nfev, "must be an integer >= 1")
 
     shape = inp.X.shape
 
@@ -134,18 +145,10 @@ def integrate(
 
     with np.errstate(over="raise", invalid="raise"):
         try:
-            sol = solve_ivp(
-                rhs,
-                (0.0, t_end),
-                inp.X.ravel(),
-                method="DOP853",
-                rtol=rtol,
-                atol=atol,
-                t_eval=grid,
-                max_step=max_step,
+            status, message, times, states, nfev = _solve(
+                rhs, t_end, inp.X.ravel(), grid, rtol, atol, max_step, max_nfev
             )
-            status, message = (0 if sol.status == 0 else -1), sol.message
-            times, states, nfev = sol.t, sol.y.T.reshape(-1, *shape), sol.nfev
+            states = states.reshape(-1, *shape)
         except (FloatingPointError, OverflowError) as exc:
             status, message = -1, f"the velocity left the float64 range: {exc}"
             times, states, nfev = np.array([0.0]), inp.X[None].copy(), 0
@@ -158,3 +161,49 @@ def integrate(
         kernel=inp.kernel.name, norm=norm, geometry=geometry, rtol=rtol, atol=atol
     )
     return Trajectory(times, states, status, message, nfev, drift, options)
+
+
+_REACHED = "The solver successfully reached the end of the integration interval."
+
+
+def _solve(rhs, t_end, y0, grid, rtol, atol, max_step, max_nfev):
+    """DOP853 from 0 to ``t_end``, step by step as :func:`scipy.integrate.solve_ivp`
+    runs it, within a budget of ``max_nfev`` right-hand side evaluations.
+
+    Returns ``(status, message, times, states, nfev)``; ``states`` is (T, n d).
+    """
+    solver = DOP853(rhs, 0.0, y0, t_end, rtol=rtol, atol=atol, max_step=max_step)
+    times, states = ([], []) if grid is not None else ([0.0], [y0.copy()])
+    emitted = 0  # grid times already output
+    status, message = 0, _REACHED
+    while solver.status == "running":
+        failure = solver.step()
+        if solver.status == "failed":
+            status, message = -1, failure
+            break
+        if grid is None:
+            times.append(solver.t)
+            states.append(solver.y.copy())
+        else:
+            # the grid times in (t_old, t], the end point included
+            upto = int(np.searchsorted(grid, solver.t, side="right"))
+            if upto > emitted:
+                step_times = grid[emitted:upto]
+                times.extend(step_times.tolist())
+                states.extend(solver.dense_output()(step_times).T)
+                emitted = upto
+        if solver.status == "running" and max_nfev is not None:
+            if solver.nfev >= max_nfev:
+                status = -1
+                message = (
+                    f"stopped at t = {solver.t:.6g} of {t_end:g}: the budget of "
+                    f"max_nfev = {max_nfev} velocity evaluations is spent"
+                )
+                break
+    return (
+        status,
+        message,
+        np.asarray(times, dtype=np.float64),
+        np.asarray(states, dtype=np.float64).reshape(len(times), y0.size),
+        int(solver.nfev),
+    )

@@ -244,3 +244,56 @@ def test_integrator_converges_at_high_order():
 
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 1e-10
+
+
+def test_integrator_steps_like_solve_ivp():
+    """The stepping loop gives solve_ivp's DOP853 output, bit for bit."""
+    from scipy.integrate import solve_ivp
+
+    X, M = _prime_system(seed=5)
+    times = np.linspace(0.0, 2.0, 9)
+
+    def rhs(_, y):
+        V = numeric.velocity(y.reshape(X.shape), M, 1.2, norm="sa", geometry="flat")
+        return V.ravel()
+
+    sol = solve_ivp(
+        rhs, (0, 2.0), X.ravel(), method="DOP853", rtol=1e-9, atol=1e-11, t_eval=times
+    )
+    traj = numeric.integrate(
+        X,
+        M,
+        1.2,
+        2.0,
+        norm="sa",
+        geometry="flat",
+        rtol=1e-9,
+        atol=1e-11,
+        t_eval=times,
+    )
+
+    assert traj.success and sol.status == 0
+    assert np.array_equal(traj.t, sol.t) and traj.nfev == sol.nfev
+    assert np.array_equal(traj.X, sol.y.T.reshape(traj.X.shape))
+
+
+def test_integrator_stops_when_the_evaluation_budget_is_spent():
+    """max_nfev ends the run early, keeping the output times reached so far."""
+    X, M = _prime_system(seed=5)
+    times = np.linspace(0.0, 2.0, 9)
+    full = numeric.integrate(X, M, 1.2, 2.0, t_eval=times)
+
+    cut = numeric.integrate(X, M, 1.2, 2.0, t_eval=times, max_nfev=full.nfev // 3)
+
+    assert full.success and not cut.success and "max_nfev" in cut.message
+    assert full.nfev // 3 <= cut.nfev < full.nfev
+    assert 0 < cut.t.size < times.size
+    assert np.array_equal(cut.t, times[: cut.t.size])
+    assert np.array_equal(cut.X, full.X[: cut.t.size])
+
+
+@pytest.mark.parametrize("budget", [0, -3, 2.5, True, "10"])
+def test_evaluation_budget_must_be_a_positive_integer(budget):
+    X, M = _prime_system()
+    with pytest.raises(InvalidArgumentError, match="^max_nfev="):
+        numeric.integrate(X, M, 1.0, 1.0, max_nfev=budget)
