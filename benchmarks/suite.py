@@ -443,6 +443,8 @@ def sweep_backends(grids: dict[str, list[str]], repeat: int) -> Section:
     sec.notes.append(
         f"best of {repeat} runs per backend, in alternating order; each run is a "
         "fresh `headflow sweep` process, so the times include interpreter start, "
-        "imports and, for Dask, starting and closing the cluster."
+        "imports and, for Dask, starting and closing the cluster. That start-up "
+        "(importing distributed, a scheduler, two nanny-managed worker processes) "
+        "is a fixed cost of a few seconds, which a short grid does not repay."
     )
     return sec

@@ -49,6 +49,7 @@ def simulate(
     geometry="sphere",
     rtol=1e-9,
     atol=1e-11,
+    max_nfev: int | None = None,
 ) -> dict:
     """Integrate and record energy, mean inner product and entropy over time.
 
@@ -59,7 +60,9 @@ def simulate(
         ``log_energy`` (``None`` where the energy is negative),
         ``mean_inner_product``, ``attention_entropy``
         (mean over heads and tokens), ``status``, ``message``, ``sphere_drift``
-        and the model options.
+        and the model options.  ``max_nfev`` is passed to
+        :func:`numeric.integrate`; a run that spends it ends early with
+        ``status`` -1.
     """
     times = np.linspace(0.0, float(t), samples)
     traj = integrate(
@@ -73,6 +76,7 @@ def simulate(
         rtol=rtol,
         atol=atol,
         t_eval=times,
+        max_nfev=max_nfev,
     )
     try:
         log_E = [

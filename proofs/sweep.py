@@ -127,6 +127,8 @@ class Grid:
     seeds: int = 1
     seed: int = 0
     samples: int = 201
+    #: budget of velocity evaluations per point (``None``: no budget)
+    max_nfev: int | None = None
 
     def validate(self) -> "Grid":
         rules = [
@@ -165,6 +167,12 @@ class Grid:
             raise InvalidArgumentError("seeds", self.seeds, "must be an integer >= 1")
         if not (isinstance(self.samples, int) and 2 <= self.samples <= 100000):
             raise InvalidArgumentError("samples", self.samples, "must be in 2..100000")
+        if self.max_nfev is not None and not (
+            isinstance(self.max_nfev, int) and self.max_nfev >= 1
+        ):
+            raise InvalidArgumentError(
+                "max_nfev", self.max_nfev, "must be an integer >= 1"
+            )
         return self
 
     def points(self) -> list[Point]:
@@ -251,7 +259,7 @@ def load_grid(path: Path | str | None = None, **flags) -> Grid:
     for name, kind in kinds.items():
         if name in values:
             setattr(grid, name, parse_values(name, values[name], kind))
-    for name in ("seeds", "seed", "samples"):
+    for name in ("seeds", "seed", "samples", "max_nfev"):
         if name in values:
             try:
                 setattr(grid, name, int(values[name]))
@@ -272,7 +280,7 @@ def _pin_threads() -> None:
     threadpool_limits(1)
 
 
-def run_point(point: Point, samples: int = 201) -> dict:
+def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> dict:
     """Simulate one point and summarise it.
 
     Returns a JSON-ready record: the point's parameters, the clustering time
@@ -280,7 +288,7 @@ def run_point(point: Point, samples: int = 201) -> dict:
     interpolated between output times; ``None`` if it never does), the initial
     and final mean inner product, the energy gain ``E(t) - E(0)`` (in log form
     where the energy leaves float64), the final mean attention entropy, and the
-    solver status.
+    solver status (-1 also where the budget ``max_nfev`` ran out).
     """
     import numeric
     from numeric.simulation import random_system
@@ -303,6 +311,7 @@ def run_point(point: Point, samples: int = 201) -> dict:
         rtol=1e-9,
         atol=1e-11,
         t_eval=times,
+        max_nfev=max_nfev,
     )
     rho = np.array([numeric.mean_inner_product(x) for x in traj.X])
     target = 1.0 - point.delta
@@ -342,9 +351,11 @@ def run_point(point: Point, samples: int = 201) -> dict:
     return record
 
 
-def run_points(points: list[Point], samples: int = 201) -> list[dict]:
+def run_points(
+    points: list[Point], samples: int = 201, max_nfev: int | None = None
+) -> list[dict]:
     """:func:`run_point` over a chunk of points (one task of a parallel backend)."""
-    return [run_point(p, samples) for p in points]
+    return [run_point(p, samples, max_nfev) for p in points]
 
 
 def _chunks(points: list[Point], workers: int) -> list[list[Point]]:
@@ -483,11 +494,11 @@ def run_sweep(
     try:
         if submit is None:
             for p in todo:
-                finished(run_point(p, grid.samples))
+                finished(run_point(p, grid.samples, grid.max_nfev))
         else:
             count = _worker_count(workers, scheduler)
             futures = [
-                submit(run_points, chunk, grid.samples)
+                submit(run_points, chunk, grid.samples, grid.max_nfev)
                 for chunk in _chunks(todo, count)
             ]
             if backend == "dask":

@@ -31,6 +31,7 @@ def test_range_and_list_syntax():
         ({"norm": "soft"}, "norm"),
         ({"beta": "1:2:x"}, "beta"),
         ({"n": "2.5"}, "n"),
+        ({"max_nfev": "0"}, "max_nfev"),
     ],
 )
 def test_bad_grid_values_are_rejected(flags, argument):
@@ -78,6 +79,18 @@ def test_dask_local_cluster_gives_identical_records(small_grid, tmp_path):
 
     assert summary["backend"] == "dask"
     assert _records(tmp_path / "serial") == _records(tmp_path / "dask")
+
+
+def test_points_over_the_evaluation_budget_are_recorded_as_failures(tmp_path):
+    """A per-point budget of velocity evaluations ends long runs as failures."""
+    grid = load_grid(n="4", d="4", beta="1,2", t="4", samples=11, max_nfev=40)
+
+    summary = run_sweep(grid, tmp_path)
+
+    records = [json.loads(line) for line in _records(tmp_path).splitlines()]
+    assert summary["failed"] == 2
+    assert all(r["status"] == -1 and "max_nfev" in r["message"] for r in records)
+    assert json.loads((tmp_path / "grid.json").read_text())["max_nfev"] == 40
 
 
 def test_existing_records_need_resume(small_grid, tmp_path):

@@ -69,6 +69,11 @@ def configure(parser) -> None:
         help="random symmetric or general M_h",
     )
     parser.add_argument(
+        "--max-nfev",
+        type=_args.integer(1),
+        help="budget of velocity evaluations (default: none)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         metavar="DIR",
@@ -112,6 +117,7 @@ def run(args) -> int:
         kernel=args.kernel,
         norm=args.norm,
         geometry=args.geometry,
+        max_nfev=args.max_nfev,
     )
     summary["seed"] = args.seed
     summary["heads_kind"] = args.heads_kind

@@ -39,6 +39,11 @@ def configure(parser) -> None:
         help="output times per simulation (default 201)",
     )
     parser.add_argument(
+        "--max-nfev",
+        type=_args.integer(1),
+        help="budget of velocity evaluations per point (default: none)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         required=True,
@@ -85,6 +90,7 @@ def run(args) -> int:
         seeds=args.seeds,
         seed=args.seed,
         samples=args.samples,
+        max_nfev=args.max_nfev,
     )
     points = grid.points()
     bar = None if args.quiet else Bar(len(points))
