@@ -26,6 +26,8 @@ from proofs._shadows import (
 )
 from proofs.framework import Context, run_claim
 
+import reference
+
 EPS = float(np.finfo(np.float64).eps)
 #: Disagreement allowed between two float64 evaluations, in eps of the term scale.
 ULPS = 256
@@ -301,3 +303,35 @@ def test_too_small_bound_is_rejected_by_the_claim_check():
 
     assert not evidence.passed
     assert evidence.figures["token_failures"] > 0
+
+
+def _sigmoid_head_energy(X, Mh, beta):
+    """E_h for phi(s) = 1/(1 + e^{-beta s}), Phi(s) = log(1 + e^{beta s}) / beta."""
+    n = X.shape[0]
+    S = X @ Mh @ X.T
+    return float(np.logaddexp(0.0, beta * S).sum() / beta / (2 * n * n))
+
+
+def test_counterexample_search_uses_the_run_kernel():
+    """With a user kernel the minimised counterexample is that kernel's, certified."""
+    sigmoid = "1/(1+exp(-beta*s))"
+    claim = c2_shadows.CLAIMS[0]
+    evidence = claim.minimal_counterexample(
+        Context(profile="quick", options={"kernel": sigmoid})
+    )
+
+    (cex,) = evidence.counterexamples
+    X, M, beta, h = np.array(cex.X), np.array(cex.M), float(cex.beta), cex.head
+    V = reference.velocity(
+        X, M, beta, lambda s, b: 1 / (1 + np.exp(-b * s)), "usa", "sphere"
+    )
+    step = 1e-5
+    rate = (
+        _sigmoid_head_energy(X + step * V, M[h], beta)
+        - _sigmoid_head_energy(X - step * V, M[h], beta)
+    ) / (2 * step)
+    lo, hi = (float(v) for v in cex.enclosure)
+
+    assert evidence.passed and evidence.figures["kernel"] == sigmoid
+    assert cex.certified and hi < 0
+    assert lo - 1e-7 <= rate <= hi + 1e-7
