@@ -1,7 +1,9 @@
 """Parameter sweeps: many independent particle simulations over a grid.
 
 A :class:`Grid` is the Cartesian product of lists of ``n``, ``d``, ``heads``,
-``beta``, ``kernel``, ``norm``, ``t``, ``delta`` and seed replicas.  Each
+``beta``, ``kernel``, ``norm``, ``t``, ``delta``, ``matrices``, ``start`` and seed
+replicas; an ``equiangular`` start is taken at each of the ``rho0`` values, and
+with identity heads its record adds the solution of the reduced equation.  Each
 :class:`Point` has a seed derived from the sweep seed and its own parameters, so
 its record is the same whichever backend computes it and in whatever order.
 
@@ -38,6 +40,7 @@ __all__ = ["Grid", "Point", "parse_values", "load_grid", "run_point", "run_sweep
 
 #: How the score matrices of a point are drawn: identity heads or random symmetric.
 _MATRICES = ("identity", "symmetric")
+_STARTS = ("random", "equiangular")
 _THREAD_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -105,6 +108,8 @@ class Point:
     matrices: str
     replica: int
     seed: int
+    start: str = "random"
+    rho0: float | None = None
 
     @property
     def key(self) -> str:
@@ -124,6 +129,10 @@ class Grid:
     t: list = field(default_factory=lambda: [10.0])
     delta: list = field(default_factory=lambda: [1e-2])
     matrices: list = field(default_factory=lambda: ["identity"])
+    #: ``random`` tokens, or ``equiangular`` with every common inner product of
+    #: ``rho0``
+    start: list = field(default_factory=lambda: ["random"])
+    rho0: list = field(default_factory=lambda: [0.0])
     seeds: int = 1
     seed: int = 0
     samples: int = 201
@@ -157,11 +166,29 @@ class Grid:
             ("kernel", self.kernel, ("exp", "relu")),
             ("norm", self.norm, ("usa", "sa")),
             ("matrices", self.matrices, _MATRICES),
+            ("start", self.start, _STARTS),
         ):
             bad = [v for v in values if v not in options]
             if bad:
                 raise InvalidArgumentError(
                     name, bad[0], f"expected one of {list(options)}"
+                )
+        if "equiangular" in self.start:
+            low = -1.0 / (max(self.n) - 1)
+            bad = [v for v in self.rho0 if not low <= v < 1]
+            if bad:
+                raise InvalidArgumentError(
+                    "rho0",
+                    bad[0],
+                    f"an equiangular start needs -1/(n-1) <= rho0 < 1 for every n "
+                    f"(here -1/(n-1) = {low:.6g})",
+                )
+            if max(self.n) > min(self.d):
+                raise InvalidArgumentError(
+                    "d",
+                    min(self.d),
+                    f"an equiangular start of n tokens needs d >= n (largest n "
+                    f"= {max(self.n)})",
                 )
         if not (isinstance(self.seeds, int) and self.seeds >= 1):
             raise InvalidArgumentError("seeds", self.seeds, "must be an integer >= 1")
@@ -182,6 +209,7 @@ class Grid:
         the matrices and the replica, not on ``beta``, the kernel, the norm or
         the times: points that differ only in those start from the same tokens
         and heads (common random numbers), which keeps phase diagrams smooth.
+        The ``rho0`` values apply to equiangular starts only.
         """
         combos = itertools.product(
             self.n,
@@ -193,28 +221,33 @@ class Grid:
             self.t,
             self.delta,
             self.matrices,
+            self.start,
             range(self.seeds),
         )
         out = []
-        for index, (n, d, H, b, k, nm, t, dl, mat, r) in enumerate(combos):
+        for n, d, H, b, k, nm, t, dl, mat, start, r in combos:
             label = json.dumps([self.seed, int(n), int(d), int(H), mat, r])
             seed = int.from_bytes(hashlib.sha256(label.encode()).digest()[:8], "little")
-            out.append(
-                Point(
-                    index,
-                    int(n),
-                    int(d),
-                    int(H),
-                    float(b),
-                    k,
-                    nm,
-                    float(t),
-                    float(dl),
-                    mat,
-                    r,
-                    seed,
+            rhos = [float(v) for v in self.rho0] if start == "equiangular" else [None]
+            for rho0 in rhos:
+                out.append(
+                    Point(
+                        len(out),
+                        int(n),
+                        int(d),
+                        int(H),
+                        float(b),
+                        k,
+                        nm,
+                        float(t),
+                        float(dl),
+                        mat,
+                        r,
+                        seed,
+                        start,
+                        rho0,
+                    )
                 )
-            )
         return out
 
     def to_json(self) -> dict:
@@ -254,6 +287,8 @@ def load_grid(path: Path | str | None = None, **flags) -> Grid:
         "kernel": str,
         "norm": str,
         "matrices": str,
+        "start": str,
+        "rho0": float,
     }
     grid = Grid()
     for name, kind in kinds.items():
@@ -289,6 +324,12 @@ def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> 
     and final mean inner product, the energy gain ``E(t) - E(0)`` (in log form
     where the energy leaves float64), the final mean attention entropy, and the
     solver status (-1 also where the budget ``max_nfev`` ran out).
+
+    At an equiangular start with identity heads the tokens stay equiangular and
+    ``rho`` obeys the reduced equation ``rho' = sum_h F_h(rho)``; the record
+    then also holds its solution, integrated separately: ``rho_reduced_final``,
+    ``clustering_time_reduced`` and ``reduction_gap``, the largest
+    ``|rho_particles - rho_reduced|`` over the output times.
     """
     import numeric
     from numeric.simulation import random_system
@@ -299,6 +340,10 @@ def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> 
     )
     if point.matrices == "identity":
         M = np.broadcast_to(np.eye(point.d), M.shape).copy()
+    if point.start == "equiangular":
+        from .equiangular_api import equiangular_tokens
+
+        X0 = equiangular_tokens(point.n, point.rho0, point.d)
     times = np.linspace(0.0, point.t, samples)
     traj = numeric.integrate(
         X0,
@@ -314,16 +359,7 @@ def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> 
         max_nfev=max_nfev,
     )
     rho = np.array([numeric.mean_inner_product(x) for x in traj.X])
-    target = 1.0 - point.delta
-    hit = np.nonzero(rho >= target)[0]
-    if hit.size == 0:
-        t_cluster = None
-    elif hit[0] == 0:
-        t_cluster = 0.0
-    else:
-        k = hit[0]
-        frac = (target - rho[k - 1]) / (rho[k] - rho[k - 1])
-        t_cluster = float(traj.t[k - 1] + frac * (traj.t[k] - traj.t[k - 1]))
+    t_cluster = _first_crossing(traj.t, rho, 1.0 - point.delta)
     logE = [
         float(
             np.logaddexp.reduce(
@@ -347,8 +383,62 @@ def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> 
         message=traj.message,
         rho_curve=[float(v) for v in rho[:: max(1, samples // 50)]],
         t_curve=[float(v) for v in traj.t[:: max(1, samples // 50)]],
+        rho_reduced_final=None,
+        clustering_time_reduced=None,
+        reduction_gap=None,
     )
+    if point.start == "equiangular" and point.matrices == "identity":
+        reduced = _reduced_rho(point, times)
+        if reduced is not None:
+            reached = min(reduced.size, rho.size)
+            record.update(
+                rho_reduced_final=float(reduced[-1]),
+                clustering_time_reduced=_first_crossing(
+                    times, reduced, 1.0 - point.delta
+                ),
+                reduction_gap=float(np.max(np.abs(reduced[:reached] - rho[:reached]))),
+            )
     return record
+
+
+def _first_crossing(times, rho, target: float) -> float | None:
+    """First time ``rho`` reaches ``target``, linearly interpolated; ``None`` if
+    it never does."""
+    hit = np.nonzero(np.asarray(rho) >= target)[0]
+    if hit.size == 0:
+        return None
+    k = int(hit[0])
+    if k == 0:
+        return 0.0
+    frac = (target - rho[k - 1]) / (rho[k] - rho[k - 1])
+    return float(times[k - 1] + frac * (times[k] - times[k - 1]))
+
+
+def _reduced_rho(point: Point, times) -> np.ndarray | None:
+    """``rho`` at ``times`` from the reduced equation (unit heads), by DOP853;
+    ``None`` if the solver fails."""
+    from scipy.integrate import solve_ivp
+
+    from .equiangular_api import reduced_rate
+
+    F = reduced_rate(
+        point.kernel,
+        point.norm,
+        point.n,
+        [1.0] * point.heads,
+        point.beta,
+        backend="numpy",
+    )
+    sol = solve_ivp(
+        lambda _, r: [F(r[0])],
+        (0.0, point.t),
+        [point.rho0],
+        method="DOP853",
+        rtol=1e-11,
+        atol=1e-13,
+        t_eval=times,
+    )
+    return sol.y[0] if sol.status == 0 else None
 
 
 def run_points(
@@ -524,6 +614,11 @@ def run_sweep(
         "resumed": len(done),
         "clustered": len(clustered),
         "failed": sum(r["status"] != 0 for r in records),
+        # particles against the reduced equation, over the equiangular points
+        "reduction_gap_max": max(
+            (r["reduction_gap"] for r in records if r.get("reduction_gap") is not None),
+            default=None,
+        ),
         "backend": backend,
         "seconds": round(seconds, 3),
     }

@@ -32,6 +32,9 @@ def test_range_and_list_syntax():
         ({"beta": "1:2:x"}, "beta"),
         ({"n": "2.5"}, "n"),
         ({"max_nfev": "0"}, "max_nfev"),
+        ({"start": "simplex"}, "start"),
+        ({"start": "equiangular", "n": "5", "rho0": "-0.3"}, "rho0"),
+        ({"start": "equiangular", "n": "5", "d": "4"}, "d"),
     ],
 )
 def test_bad_grid_values_are_rejected(flags, argument):
@@ -91,6 +94,35 @@ def test_points_over_the_evaluation_budget_are_recorded_as_failures(tmp_path):
     assert summary["failed"] == 2
     assert all(r["status"] == -1 and "max_nfev" in r["message"] for r in records)
     assert json.loads((tmp_path / "grid.json").read_text())["max_nfev"] == 40
+
+
+def test_equiangular_points_carry_the_reduced_equation(tmp_path):
+    """At equiangular starts the particle rho(t) follows the reduced equation."""
+    grid = load_grid(
+        n="5",
+        d="5",
+        heads="2",
+        beta="1,3",
+        t="5",
+        samples=51,
+        start="equiangular,random",
+        rho0="0.2",
+    )
+
+    summary = run_sweep(grid, tmp_path)
+
+    records = [json.loads(line) for line in _records(tmp_path).splitlines()]
+    equi = [r for r in records if r["start"] == "equiangular"]
+    rand = [r for r in records if r["start"] == "random"]
+    assert len(equi) == len(rand) == 2
+    assert all(r["rho_initial"] == pytest.approx(0.2, abs=1e-12) for r in equi)
+    assert all(r["reduction_gap"] < 1e-6 for r in equi)
+    assert all(
+        r["clustering_time_reduced"] == pytest.approx(r["clustering_time"], abs=1e-4)
+        for r in equi
+    )
+    assert all(r["rho_reduced_final"] is None for r in rand)
+    assert summary["reduction_gap_max"] == max(r["reduction_gap"] for r in equi)
 
 
 def test_existing_records_need_resume(small_grid, tmp_path):

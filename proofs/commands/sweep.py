@@ -25,6 +25,8 @@ def configure(parser) -> None:
         ("t", "final times"),
         ("delta", "clustering tolerances"),
         ("matrices", "score matrices: identity, symmetric"),
+        ("start", "initial tokens: random, equiangular"),
+        ("rho0", "common inner products of equiangular starts"),
     ):
         parser.add_argument(
             f"--{name}", help=f"{what}: a,b,c or a:b:k (k values from a to b)"
@@ -87,6 +89,8 @@ def run(args) -> int:
         t=args.t,
         delta=args.delta,
         matrices=args.matrices,
+        start=args.start,
+        rho0=args.rho0,
         seeds=args.seeds,
         seed=args.seed,
         samples=args.samples,
