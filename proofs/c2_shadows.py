@@ -35,10 +35,9 @@ import numeric
 from numeric import highprec, strategies
 from symbolic.energy import SymbolicSystem, reduce_identity
 from symbolic.errors import RangeError
-from symbolic.model import get_kernel
 
 from . import _arb
-from .certify import certify_rate
+from .certify import arb_kernel, certify_rate
 from ._shadows import (
     decomposition_error,
     flint_precision,
@@ -543,7 +542,7 @@ class RadialShadows(Claim):
             found.X.tolist(),
             found.M.tolist(),
             found.beta,
-            kernel=kernel if kernel in ("exp", "relu") else get_kernel(kernel),
+            kernel=arb_kernel(kernel),
             norm="usa",
             geometry="flat",
         )["dE_h/dt"]

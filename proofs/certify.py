@@ -15,7 +15,14 @@ from symbolic.model import get_kernel
 from . import _arb
 from .framework import Counterexample
 
-__all__ = ["certify_rate"]
+__all__ = ["certify_rate", "arb_kernel"]
+
+
+def arb_kernel(kernel: str):
+    """The kernel as :mod:`proofs._arb` takes it: ``"exp"`` and ``"relu"`` by
+    name (its own independent implementation), any other as its SymPy ``phi``
+    and ``Phi``."""
+    return kernel if kernel in ("exp", "relu") else get_kernel(kernel)
 
 
 def certify_rate(
@@ -47,8 +54,7 @@ def certify_rate(
     if M.ndim == 2:
         M = M[None]
     b = float(beta) if np.ndim(beta) == 0 else [float(v) for v in beta]
-    # a user kernel reaches the certifier as its SymPy phi and Phi
-    model_kernel = kernel if kernel in ("exp", "relu") else get_kernel(kernel)
+    model_kernel = arb_kernel(kernel)
     rates = _arb.rates(
         X.tolist(),
         M.tolist(),
