@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -73,22 +74,46 @@ def sweep_plots(out_dir: Path | str) -> list[Path]:
     # clustering time against beta
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
-    for n, rows in sorted(by_n.items()):
-        pts = sorted(
-            (r["beta"], r["clustering_time"])
-            for r in rows
-            if r["clustering_time"] is not None
+    # one curve per n and start, the median over replicas at each beta; at
+    # equiangular starts the reduced equation's times are marked beside
+    curves = defaultdict(lambda: defaultdict(list))
+    reduced = defaultdict(dict)
+    for r in records:
+        start = r.get("start", "random")
+        label = f"n = {r['n']}"
+        if start == "equiangular":
+            label += f", equiangular rho0 = {r['rho0']:g}"
+        if r["clustering_time"] is not None:
+            curves[(r["n"], label)][r["beta"]].append(r["clustering_time"])
+        if r.get("clustering_time_reduced") is not None:
+            reduced[(r["n"], label)][r["beta"]] = r["clustering_time_reduced"]
+    marked = False
+    for key in sorted(curves):
+        betas = sorted(curves[key])
+        (line,) = ax.plot(
+            betas,
+            [statistics.median(curves[key][b]) for b in betas],
+            "o-",
+            ms=3,
+            label=key[1],
         )
-        if pts:
+        if reduced[key]:
+            rb = sorted(reduced[key])
             ax.plot(
-                [p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=f"n = {n}"
+                rb,
+                [reduced[key][b] for b in rb],
+                "x",
+                color=line.get_color(),
+                ms=7,
+                label=None if marked else "x: reduced equation",
             )
+            marked = True
     ax.set_xlabel("beta")
     ax.set_ylabel("clustering time")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     if ax.get_lines():
-        ax.legend()
+        ax.legend(fontsize=7)
     else:
         ax.text(
             0.5,

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from proofs.sweep import load_grid, parse_values, run_sweep
+from reports.sweep import sweep_plots
 from symbolic.errors import InvalidArgumentError
 
 
@@ -123,6 +124,9 @@ def test_equiangular_points_carry_the_reduced_equation(tmp_path):
     )
     assert all(r["rho_reduced_final"] is None for r in rand)
     assert summary["reduction_gap_max"] == max(r["reduction_gap"] for r in equi)
+    paths = sweep_plots(tmp_path)
+    assert [p.name for p in paths] == ["phase_diagram.png", "clustering_time.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
 
 
 def test_existing_records_need_resume(small_grid, tmp_path):
