@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 from flint import arb
-from scipy.integrate import quad, solve_ivp
+from scipy.integrate import quad
 
 import numeric
 from numeric import highprec, strategies
@@ -960,16 +960,7 @@ def _figure_trajectories() -> Figure:
     series = []
     for kernel, norm in _VARIANTS:
         ms = [0.8, 1.5]
-        F = api.reduced_rate(kernel, norm, n_tok, ms, b, backend="numpy")
-        red = solve_ivp(
-            lambda _, y: [float(F(y[0]))],
-            (0, t_end),
-            [r0],
-            t_eval=times,
-            rtol=1e-12,
-            atol=1e-14,
-            method="DOP853",
-        )
+        red = api.reduced_trajectory(kernel, norm, n_tok, ms, b, r0, times)
         traj = numeric.integrate(
             api.equiangular_tokens(n_tok, r0),
             api.scalar_heads(ms, n_tok),
@@ -980,9 +971,7 @@ def _figure_trajectories() -> Figure:
             t_eval=times,
         )
         part = np.einsum("td,td->t", traj.X[:, 0], traj.X[:, 1])
-        series.append(
-            {"label": f"{kernel}/{norm} reduced ODE", "x": times, "y": red.y[0]}
-        )
+        series.append({"label": f"{kernel}/{norm} reduced ODE", "x": times, "y": red})
         series.append(
             {
                 "label": f"{kernel}/{norm} particles",
@@ -1038,16 +1027,10 @@ def _figure_heatmap(ctx) -> Figure:
     Z, crossing = [], []
     for b in betas:
         F = api.reduced_rate("exp", "sa", n_tok, [1.0], b, backend="numpy")
-        sol = solve_ivp(
-            lambda _, y: [float(F(y[0]))],
-            (0, times[-1]),
-            [r0],
-            t_eval=times,
-            rtol=1e-10,
-            atol=1e-12,
-            method="DOP853",
+        rho = api.reduced_trajectory(
+            "exp", "sa", n_tok, [1.0], b, r0, times, rtol=1e-10, atol=1e-12
         )
-        Z.append(list(sol.y[0]))
+        Z.append(list(rho))
         crossing.append(_Tquad_float(F, r0, level))
     inside = [(T, b) for T, b in zip(crossing, betas) if T <= times[-1]]
     return Figure(

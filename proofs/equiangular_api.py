@@ -56,6 +56,7 @@ __all__ = [
     "equiangular",
     "flint_evaluate",
     "reduced_rate",
+    "reduced_trajectory",
     "reduced_solution",
     "particle_solution",
     "clustering_time",
@@ -365,6 +366,34 @@ def reduced_rate(kernel: str, norm: str, n: int, m, beta, *, backend: str = "mpm
         return mpmath.fsum(f(r, bb, n, _mpf(mh)) for mh in ms)
 
     return F_mp
+
+
+def reduced_trajectory(
+    kernel: str, norm: str, n: int, m, beta, rho0, times, *, rtol=1e-12, atol=1e-14
+) -> np.ndarray:
+    """``rho`` at the increasing ``times`` (from 0) by the reduced equation in
+    float64, DOP853; where the solver fails, the values up to that time only.
+
+    Examples
+    --------
+    >>> rho = reduced_trajectory("relu", "sa", 4, [1], 1.0, 0.5, [0.0, 1.0])
+    >>> round(float(rho[-1]), 10)
+    0.880797078
+    """
+    from scipy.integrate import solve_ivp
+
+    F = reduced_rate(kernel, norm, n, m, beta, backend="numpy")
+    times = np.asarray(times, dtype=np.float64)
+    sol = solve_ivp(
+        lambda _, y: [float(F(y[0]))],
+        (0.0, float(times[-1])),
+        [float(rho0)],
+        method="DOP853",
+        rtol=rtol,
+        atol=atol,
+        t_eval=times,
+    )
+    return sol.y[0]
 
 
 def reduced_solution(

@@ -388,8 +388,13 @@ def run_point(point: Point, samples: int = 201, max_nfev: int | None = None) -> 
         reduction_gap=None,
     )
     if point.start == "equiangular" and point.matrices == "identity":
-        reduced = _reduced_rho(point, times)
-        if reduced is not None:
+        from .equiangular_api import reduced_trajectory
+
+        heads = [1.0] * point.heads
+        reduced = reduced_trajectory(
+            point.kernel, point.norm, point.n, heads, point.beta, point.rho0, times
+        )
+        if reduced.size == times.size:
             reached = min(reduced.size, rho.size)
             record.update(
                 rho_reduced_final=float(reduced[-1]),
@@ -412,33 +417,6 @@ def _first_crossing(times, rho, target: float) -> float | None:
         return 0.0
     frac = (target - rho[k - 1]) / (rho[k] - rho[k - 1])
     return float(times[k - 1] + frac * (times[k] - times[k - 1]))
-
-
-def _reduced_rho(point: Point, times) -> np.ndarray | None:
-    """``rho`` at ``times`` from the reduced equation (unit heads), by DOP853;
-    ``None`` if the solver fails."""
-    from scipy.integrate import solve_ivp
-
-    from .equiangular_api import reduced_rate
-
-    F = reduced_rate(
-        point.kernel,
-        point.norm,
-        point.n,
-        [1.0] * point.heads,
-        point.beta,
-        backend="numpy",
-    )
-    sol = solve_ivp(
-        lambda _, r: [F(r[0])],
-        (0.0, point.t),
-        [point.rho0],
-        method="DOP853",
-        rtol=1e-11,
-        atol=1e-13,
-        t_eval=times,
-    )
-    return sol.y[0] if sol.status == 0 else None
 
 
 def run_points(
