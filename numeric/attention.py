@@ -324,11 +324,9 @@ def _head_output(p: _Pieces, inp: _Inputs, h: int):
     K = X @ inp.M[h].T
     W, c, Z = _head_weights(p, inp, X @ K.T, h)
     F = W @ K
-    if Z is None:
-        pass
-    elif p.exponential:
+    if Z is not None and p.exponential:
         F /= Z[:, None]  # a shifted exponential row sums to at least 1
-    else:
+    elif Z is not None:
         _normalise_rows(F, Z)
     return F, c
 
@@ -618,10 +616,9 @@ def energy_rates(
         C = np.zeros(inp.n)
 
     p = _pieces(inp.kernel, "usa")
-    if p.log_slope is None and C.any():
+    if p.log_slope is None:
         # the direct chain rule needs the velocity itself, not a row-scaled one
         V = _unscale(V, C[:, None], "the velocity", _OVERFLOW_HINT)
-        C = np.zeros(inp.n)
     MX, S = _keys(inp.X, inp.M)
     MV = np.matmul(V[None], inp.M.transpose(0, 2, 1))
     # ds/dt = <v_i, M x_j> + <x_i, M v_j>, each term with its row scale

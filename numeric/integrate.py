@@ -192,14 +192,14 @@ def _solve(rhs, t_end, y0, grid, rtol, atol, max_step, max_nfev):
                 times.extend(step_times.tolist())
                 states.extend(solver.dense_output()(step_times).T)
                 emitted = upto
-        if solver.status == "running" and max_nfev is not None:
-            if solver.nfev >= max_nfev:
-                status = -1
-                message = (
-                    f"stopped at t = {solver.t:.6g} of {t_end:g}: the budget of "
-                    f"max_nfev = {max_nfev} velocity evaluations is spent"
-                )
-                break
+        spent = max_nfev is not None and solver.nfev >= max_nfev
+        if spent and solver.status == "running":
+            status = -1
+            message = (
+                f"stopped at t = {solver.t:.6g} of {t_end:g}: the budget of "
+                f"max_nfev = {max_nfev} velocity evaluations is spent"
+            )
+            break
     return (
         status,
         message,

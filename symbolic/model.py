@@ -127,7 +127,7 @@ def _real_log_polynomial(expr: sp.Expr) -> sp.Expr | None:
     L = sp.expand(sp.expand_log(sp.log(expr), force=True))
     if not L.is_polynomial(s) or L.has(sp.I, sp.zoo, sp.nan):
         return None
-    if any(c.has(s) or c.is_real is False for c in sp.Poly(L, s).coeffs()):
+    if any(c.is_real is False for c in sp.Poly(L, s).coeffs()):
         return None
     return L
 
