@@ -93,10 +93,45 @@ def _sigterm_as_interrupt():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _redeliver_interrupts(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGTERM, previous)
+
+
+#: Delay before a signal lost in a finaliser is sent again.
+_RESEND_SECONDS = 0.01
+
+
+def _redeliver_interrupts(fallback):
+    """An unraisable-exception hook that re-sends a lost SIGTERM or SIGINT.
+
+    A signal handled inside a finaliser or a weakref callback (matplotlib runs
+    some during garbage collection) raises where Python discards the exception
+    with an "Exception ignored" traceback, and the run would go on.  The signal
+    is sent again instead, a moment later from a timer thread, so that its
+    handler runs once the main thread is out of the callback (raising it here
+    would run the handler inside the hook, where the exception is discarded
+    too).
+    """
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, _Terminated):
+            sig = signal.SIGTERM
+        elif isinstance(unraisable.exc_value, KeyboardInterrupt):
+            sig = signal.SIGINT
+        else:
+            fallback(unraisable)
+            return
+        # a moment later, so that the hook has returned when the signal arrives
+        resend = threading.Timer(_RESEND_SECONDS, os.kill, (os.getpid(), sig))
+        resend.daemon = True
+        resend.start()
+
+    return hook
 
 
 class _Parser(argparse.ArgumentParser):

@@ -318,3 +318,24 @@ def test_written_files_get_the_mode_open_would_give(tmp_path):
     path = atomic_write_text(tmp_path / "report.html", "<html></html>\n")
 
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_handled_inside_a_finaliser_still_ends_the_run(sig, capsys):
+    """Python discards an exception raised in a finaliser or weakref callback (as
+    matplotlib runs during garbage collection); the signal is delivered again."""
+    from proofs import cli
+
+    class Finalised:
+        def __del__(self):
+            # the handler runs at the next bytecode boundary: inside __del__
+            os.kill(os.getpid(), sig)
+
+    with pytest.raises(KeyboardInterrupt):
+        with cli._sigterm_as_interrupt():
+            obj = Finalised()
+            del obj
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pass
+    assert "Exception ignored" not in capsys.readouterr().err
